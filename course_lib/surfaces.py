@@ -1,0 +1,301 @@
+"""Two-dimensional loss surfaces for watching optimizers move.
+
+Each ``Surface`` is a function f(x, y) with its analytic gradient, the box to draw it in,
+and its minima. ``trajectory(optimizer, surface, start, steps)`` runs one of the course's
+optimizers -- the very classes that train the networks -- on a point ``w = [x, y]``:
+
+    from course_lib import optimizers, surfaces
+    path = surfaces.trajectory(optimizers.SGD(0.1, momentum=0.9), surfaces.SURFACES["quadratic"])
+    path.points      # (n + 1, 2): the start and the point after each step
+    path.diverged    # True if the point ran away (then the path stops there)
+
+The surfaces:
+
+- ``"quadratic"``: f = 0.5 * (x^2 + 10 y^2), an elongated bowl with condition number 10.
+  Its largest curvature is L = 10, so gradient descent converges for lr < 2 / L = 0.2 and
+  diverges for lr > 0.2.
+- ``"rosenbrock"``: f = 0.5 * ((1 - x)^2 + 10 (y - x^2)^2), a curved, flat-bottomed valley
+  with its minimum at (1, 1): the valley is easy to find and slow to follow.
+- ``"saddle"``: f = 0.5 x^2 - 0.5 y^2 + 0.25 y^4, a saddle point at (0, 0) between two
+  minima at (0, -1) and (0, 1). Started near the line y = 0, plain gradient descent
+  crawls towards the saddle and lingers there; momentum and adaptive methods escape sooner.
+- ``"multimodal"``: a shallow bowl with three Gaussian wells of different depths, so
+  optimizers started at the same point can end in different minima (from the default
+  start with lr = 0.1, SGD ends in the well at the bottom, Momentum overshoots into the
+  deepest one, Adam settles in the one on the left).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from course_lib._validation import check_array, check_non_negative
+
+__all__ = ["Surface", "SURFACES", "Trajectory", "trajectory"]
+
+#: How far a trajectory may leave the drawn box before it counts as diverged, in multiples
+#: of the box's size. Generous, so that a wide but converging oscillation is not cut short.
+ESCAPE_FACTOR = 1000.0
+
+
+class Surface:
+    """A 2-D test function with its analytic gradient.
+
+    Args:
+        name: short name, the key in ``SURFACES``.
+        f: ``f(x, y) -> z``, vectorised: x and y arrays of one shape, z of that shape.
+        grad: ``grad(x, y) -> (dz/dx, dz/dy)``, vectorised like ``f``.
+        xlim, ylim: the (low, high) box in which to draw the surface.
+        minima: list of (x, y) local minima, the global one first.
+        default_start: (x, y) where trajectories start unless told otherwise.
+        curvature_max: largest eigenvalue of the Hessian at the global minimum (``None`` if
+            not given); gradient descent cannot settle there with lr > 2 / curvature_max.
+        saddle_points: list of (x, y) saddle points.
+        description: one sentence for figure captions.
+    """
+
+    def __init__(self, name, f, grad, xlim, ylim, minima, default_start, *,
+                 curvature_max=None, saddle_points=(), description=""):
+        self.name = name
+        self._f = f
+        self._grad = grad
+        self.xlim = tuple(float(v) for v in xlim)
+        self.ylim = tuple(float(v) for v in ylim)
+        self.minima = [tuple(float(v) for v in m) for m in minima]
+        self.default_start = tuple(float(v) for v in default_start)
+        self.curvature_max = None if curvature_max is None else float(curvature_max)
+        self.saddle_points = [tuple(float(v) for v in s) for s in saddle_points]
+        self.description = description
+        self._grids = {}
+
+    def value(self, x, y):
+        """f(x, y) for arrays x, y of one shape (or scalars); returns the same shape."""
+        return self._f(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+
+    def gradient(self, p):
+        """Gradient at a point ``p`` of shape (2,) (or points of shape (..., 2)), same shape."""
+        p = np.asarray(p, dtype=np.float64)
+        gx, gy = self._grad(p[..., 0], p[..., 1])
+        return np.stack([gx, gy], axis=-1)
+
+    def loss(self, p) -> float:
+        """f at a point ``p`` of shape (2,), as a float."""
+        return float(self.value(p[0], p[1]))
+
+    def grid(self, n=200):
+        """``(X, Y, Z)``, each of shape (n, n), over ``xlim`` x ``ylim``, for contour plots.
+
+        Cached per ``n``; the arrays are read-only so the cache cannot be changed by accident.
+        """
+        if n not in self._grids:
+            xs = np.linspace(*self.xlim, n)
+            ys = np.linspace(*self.ylim, n)
+            arrays = list(np.meshgrid(xs, ys))
+            arrays.append(self.value(*arrays))
+            for a in arrays:
+                a.flags.writeable = False
+            self._grids[n] = tuple(arrays)
+        return self._grids[n]
+
+    def escape_box(self):
+        """``((xlow, xhigh), (ylow, yhigh))``: leaving it counts as divergence."""
+        def widen(lim):
+            centre, size = (lim[0] + lim[1]) / 2.0, lim[1] - lim[0]
+            return centre - ESCAPE_FACTOR * size, centre + ESCAPE_FACTOR * size
+        return widen(self.xlim), widen(self.ylim)
+
+    def __repr__(self):
+        return f"Surface({self.name!r}, xlim={self.xlim}, ylim={self.ylim}, minima={self.minima})"
+
+
+@dataclass
+class Trajectory:
+    """The path of one optimizer on one surface.
+
+    Attributes:
+        points: (n + 1, 2) array, the start and the point after each of the n steps taken.
+        losses: (n + 1,) array, f at each point.
+        diverged: True if a step left the escape box (or produced inf/NaN); the path then
+            ends with the last point inside, so ``points`` has fewer than ``steps + 1`` rows.
+        diverged_at: the number of the step (1-based) that left the box, else ``None``.
+    """
+
+    points: np.ndarray
+    losses: np.ndarray
+    diverged: bool = False
+    diverged_at: int | None = None
+    optimizer_name: str = field(default="")
+
+    def steps_to_reach(self, point, tol=1e-3):
+        """The first step after which the point is within ``tol`` of ``point`` (and stays
+        within ``tol`` to the end), or ``None`` if it never settles there."""
+        distance = np.linalg.norm(self.points - np.asarray(point, dtype=np.float64), axis=1)
+        outside = np.flatnonzero(distance > tol)
+        if outside.size == 0:
+            return 0
+        last_outside = int(outside[-1])
+        return None if last_outside == len(distance) - 1 else last_outside + 1
+
+
+def trajectory(optimizer, surface, start=None, steps=100) -> Trajectory:
+    """Run ``optimizer`` for ``steps`` steps on ``surface`` from ``start``.
+
+    Args:
+        optimizer: a ``course_lib.optimizers.Optimizer``; it is ``reset()`` first, so one
+            instance can draw many paths.
+        surface: a ``Surface`` or the name of one in ``SURFACES``.
+        start: (x, y); defaults to ``surface.default_start``.
+        steps: number of optimizer steps (>= 0).
+
+    Returns:
+        a ``Trajectory``. The point is a float64 array of shape (2,) updated in place by
+        ``optimizer.step([w], [grad])``. The run stops, without warnings, at the first step
+        whose result leaves ``surface.escape_box()`` or is not finite.
+    """
+    if isinstance(surface, str):
+        surface = SURFACES[surface]
+    steps = int(check_non_negative("steps", steps, integer=True))
+    w = check_array("start", surface.default_start if start is None else start, ndim=1).copy()
+    if w.shape != (2,):
+        raise ValueError(f"start must be a point (x, y) of shape (2,); got shape {w.shape}.")
+    (xlow, xhigh), (ylow, yhigh) = surface.escape_box()
+    optimizer.reset()
+    points = np.empty((steps + 1, 2))
+    losses = np.empty(steps + 1)
+    points[0], losses[0] = w, surface.loss(w)
+    diverged_at = None
+    for k in range(1, steps + 1):
+        optimizer.step([w], [surface.gradient(w)])
+        x, y = w
+        inside = xlow <= x <= xhigh and ylow <= y <= yhigh   # False for NaN as well
+        if not inside:
+            diverged_at = k
+            break
+        points[k], losses[k] = w, surface.loss(w)
+    n = steps + 1 if diverged_at is None else diverged_at
+    return Trajectory(points[:n].copy(), losses[:n].copy(), diverged_at is not None, diverged_at,
+                      getattr(optimizer, "display_name", type(optimizer).__name__))
+
+
+# -- the surfaces --------------------------------------------------------------------------
+
+# Quadratic: f = 0.5 * (A x^2 + B y^2); Hessian diag(A, B), so L = B and kappa = B / A.
+_QA, _QB = 1.0, 10.0
+
+
+def _quadratic(x, y):
+    return 0.5 * (_QA * x ** 2 + _QB * y ** 2)
+
+
+def _quadratic_grad(x, y):
+    return _QA * x, _QB * y
+
+
+# Rosenbrock, scaled: f = S * ((1 - x)^2 + B (y - x^2)^2). The classic B = 100 needs
+# learning rates near 1e-3 and thousands of steps; B = 10 and S = 0.5 keep the curved
+# valley while common learning rates (0.001 .. 0.1) make visible progress.
+_RS, _RB = 0.5, 10.0
+
+
+def _rosenbrock(x, y):
+    return _RS * ((1.0 - x) ** 2 + _RB * (y - x ** 2) ** 2)
+
+
+def _rosenbrock_grad(x, y):
+    valley = y - x ** 2
+    return _RS * (-2.0 * (1.0 - x) - 4.0 * _RB * x * valley), _RS * (2.0 * _RB * valley)
+
+
+def _rosenbrock_curvature_at_minimum():
+    hessian = _RS * np.array([[2.0 + 8.0 * _RB, -4.0 * _RB], [-4.0 * _RB, 2.0 * _RB]])
+    return float(np.linalg.eigvalsh(hessian).max())
+
+
+# Saddle: f = 0.5 x^2 - 0.5 y^2 + 0.25 y^4. Hessian diag(1, -1) at (0, 0) (a saddle),
+# diag(1, 2) at the minima (0, +-1), where f = -0.25. The quartic keeps f bounded below.
+def _saddle(x, y):
+    return 0.5 * x ** 2 - 0.5 * y ** 2 + 0.25 * y ** 4
+
+
+def _saddle_grad(x, y):
+    return x, y ** 3 - y
+
+
+# Multimodal: f = 0.5 c (x^2 + y^2) - sum_i d_i exp(-|p - p_i|^2 / (2 s_i^2)).
+# Rows: centre x, centre y, depth d, width s. The bowl term keeps far-away gradients
+# pointing home; the minima sit close to (not exactly at) the centres.
+_BOWL = 0.05
+_WELLS = np.array([
+    [1.6, 1.2, 1.6, 0.8],     # the deepest well: the global minimum
+    [-1.7, 1.0, 1.2, 0.7],
+    [0.3, -1.7, 1.0, 0.6],
+])
+
+
+def _multimodal(x, y):
+    z = 0.5 * _BOWL * (x ** 2 + y ** 2)
+    for cx, cy, depth, width in _WELLS:
+        z = z - depth * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2.0 * width ** 2))
+    return z
+
+
+def _multimodal_grad(x, y):
+    gx, gy = _BOWL * x, _BOWL * y
+    for cx, cy, depth, width in _WELLS:
+        pull = depth * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2.0 * width ** 2)) / width ** 2
+        gx = gx + pull * (x - cx)
+        gy = gy + pull * (y - cy)
+    return gx, gy
+
+
+def _newton_minimum(grad, start, iterations=50, h=1e-5):
+    """Refine a minimum with Newton's method (Hessian by central differences of ``grad``)."""
+    p = np.array(start, dtype=np.float64)
+    for _ in range(iterations):
+        g = np.array(grad(*p))
+        hessian = np.column_stack([
+            (np.array(grad(*(p + h * e))) - np.array(grad(*(p - h * e)))) / (2.0 * h)
+            for e in np.eye(2)])
+        p = p - np.linalg.solve(hessian, g)
+    return p
+
+
+def _hessian_max_eigenvalue(grad, p, h=1e-5):
+    p = np.asarray(p, dtype=np.float64)
+    hessian = np.column_stack([
+        (np.array(grad(*(p + h * e))) - np.array(grad(*(p - h * e)))) / (2.0 * h)
+        for e in np.eye(2)])
+    return float(np.linalg.eigvalsh(0.5 * (hessian + hessian.T)).max())
+
+
+def _make_multimodal():
+    minima = [tuple(_newton_minimum(_multimodal_grad, well[:2])) for well in _WELLS]
+    return Surface(
+        "multimodal", _multimodal, _multimodal_grad, xlim=(-3.5, 3.5), ylim=(-3.5, 3.5),
+        minima=minima, default_start=(-1.0, -0.75),
+        curvature_max=_hessian_max_eigenvalue(_multimodal_grad, minima[0]),
+        description="Three wells of different depths in a shallow bowl: where an optimizer "
+                    "ends depends on its path.")
+
+
+#: The course's surfaces by name.
+SURFACES = {
+    "quadratic": Surface(
+        "quadratic", _quadratic, _quadratic_grad, xlim=(-4.0, 4.0), ylim=(-2.0, 2.0),
+        minima=[(0.0, 0.0)], default_start=(-3.5, 1.5), curvature_max=max(_QA, _QB),
+        description="An elongated bowl, f = 0.5 (x^2 + 10 y^2): condition number 10, "
+                    "gradient descent diverges for lr > 0.2."),
+    "rosenbrock": Surface(
+        "rosenbrock", _rosenbrock, _rosenbrock_grad, xlim=(-2.0, 2.0), ylim=(-1.0, 3.0),
+        minima=[(1.0, 1.0)], default_start=(-1.5, 2.5),
+        curvature_max=_rosenbrock_curvature_at_minimum(),
+        description="A curved, flat-bottomed valley (Rosenbrock): easy to find, slow to follow."),
+    "saddle": Surface(
+        "saddle", _saddle, _saddle_grad, xlim=(-2.5, 2.5), ylim=(-1.8, 1.8),
+        minima=[(0.0, -1.0), (0.0, 1.0)], default_start=(-2.2, 0.01), curvature_max=2.0,
+        saddle_points=[(0.0, 0.0)],
+        description="A saddle point at the origin between two minima: started near y = 0, "
+                    "gradient descent lingers at the saddle."),
+    "multimodal": _make_multimodal(),
+}

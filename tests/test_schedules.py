@@ -1,0 +1,185 @@
+"""Tests of course_lib.schedules: each schedule against its formula, worked out by hand."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from course_lib import schedules
+from course_lib.schedules import (ExponentialDecay, InverseTimeDecay, OneCycle,
+                                  PiecewiseConstantDecay, PowerDecay, StepDecay)
+
+
+def test_exponential_decay():
+    s = ExponentialDecay(0.01, decay_steps=20, decay_rate=0.1)
+    assert s(0) == pytest.approx(0.01)
+    assert s(20) == pytest.approx(0.001)          # divided by 10 every 20 steps
+    assert s(40) == pytest.approx(0.0001)
+    assert s(10) == pytest.approx(0.01 * 10 ** -0.5)
+    assert s(7) == pytest.approx(0.01 * 0.1 ** (7 / 20))
+
+
+def test_exponential_decay_staircase():
+    s = ExponentialDecay(1.0, decay_steps=10, decay_rate=0.5, staircase=True)
+    assert [s(k) for k in (0, 9, 10, 19, 20, 35)] == pytest.approx([1, 1, 0.5, 0.5, 0.25, 0.125])
+
+
+def test_inverse_time_decay():
+    s = InverseTimeDecay(0.1, decay_steps=4, decay_rate=0.5)
+    assert s(0) == pytest.approx(0.1)
+    assert s(4) == pytest.approx(0.1 / 1.5)
+    assert s(6) == pytest.approx(0.1 / (1 + 0.5 * 1.5))
+    stairs = InverseTimeDecay(0.1, decay_steps=4, decay_rate=0.5, staircase=True)
+    assert stairs(6) == pytest.approx(0.1 / 1.5)
+    assert stairs(8) == pytest.approx(0.1 / 2.0)
+
+
+def test_power_decay():
+    s = PowerDecay(0.02, decay_steps=100, power=1.0)
+    assert s(0) == pytest.approx(0.02)
+    for k in (1, 2, 5):                             # at t = k s the rate is lr0 / (k + 1)
+        assert s(k * 100) == pytest.approx(0.02 / (k + 1))
+    squared = PowerDecay(0.02, decay_steps=100, power=2.0)
+    assert squared(50) == pytest.approx(0.02 / 1.5 ** 2)
+    # power 1 is inverse-time decay with rate 1
+    steps = np.arange(0, 500, 7)
+    np.testing.assert_allclose(s(steps), InverseTimeDecay(0.02, 100, 1.0)(steps))
+
+
+def test_piecewise_constant_boundary_semantics():
+    s = PiecewiseConstantDecay(boundaries=[4, 14], values=[0.01, 0.005, 0.001])
+    expected = {0: 0.01, 3: 0.01, 4: 0.01, 4.5: 0.005, 5: 0.005, 14: 0.005, 14.01: 0.001,
+                15: 0.001, 100: 0.001}
+    for step, value in expected.items():
+        assert s(step) == value, step
+    # the source's "epoch < 5: 0.01, epoch < 15: 0.005, else 0.001" over whole epochs
+    by_hand = [0.01 if e < 5 else 0.005 if e < 15 else 0.001 for e in range(30)]
+    assert list(s(np.arange(30))) == by_hand
+
+
+def test_step_decay_recipes():
+    halve = StepDecay(0.1, drop_every=5, factor=0.5)
+    assert list(halve(np.arange(16))) == pytest.approx([0.1] * 5 + [0.05] * 5 + [0.025] * 5 + [0.0125])
+    tenth = StepDecay(0.1, drop_every=20, factor=0.1)
+    assert [tenth(e) for e in (0, 19, 20, 39, 40)] == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001])
+
+
+def test_one_cycle_shape():
+    s = OneCycle(max_learning_rate=0.1, total_steps=200)
+    # defaults: initial = max / 10, final = initial / 1000; cycle = 180 steps, peak at 90
+    assert s.initial_learning_rate == pytest.approx(0.01)
+    assert s.final_learning_rate == pytest.approx(1e-5)
+    assert s(0) == pytest.approx(0.01)
+    assert s(45) == pytest.approx(0.055)           # half-way up
+    assert s(90) == pytest.approx(0.1)             # peak in the middle of the cycle part
+    steps = np.arange(0, 401)
+    rates = s(steps)
+    assert steps[np.argmax(rates)] == 90
+    assert s(135) == pytest.approx(0.055)          # half-way down
+    assert s(180) == pytest.approx(0.01)           # back to the start at the end of the cycle
+    assert s(190) == pytest.approx((0.01 + 1e-5) / 2)
+    assert s(200) == pytest.approx(1e-5)
+    assert s(1000) == pytest.approx(1e-5)          # stays at the final rate
+    assert np.all(np.diff(rates[:91]) > 0) and np.all(np.diff(rates[90:201]) < 0)
+
+
+def test_one_cycle_explicit_rates():
+    s = OneCycle(1.0, total_steps=100, initial_learning_rate=0.2, final_learning_rate=0.01,
+                 anneal_fraction=0.2)
+    assert s(0) == pytest.approx(0.2)
+    assert s(40) == pytest.approx(1.0)
+    assert s(20) == pytest.approx(0.6)
+    assert s(80) == pytest.approx(0.2)
+    assert s(90) == pytest.approx(0.105)
+    assert s(100) == pytest.approx(0.01)
+
+
+ALL = [
+    ExponentialDecay(0.1, 10, 0.5),
+    ExponentialDecay(0.1, 10, 0.5, staircase=True),
+    InverseTimeDecay(0.1, 10, 2.0, staircase=True),
+    PowerDecay(0.1, 10, 1.5),
+    PiecewiseConstantDecay([10, 20, 30], [0.4, 0.3, 0.2, 0.1]),
+    StepDecay(0.1, 5, 0.5),
+    OneCycle(0.5, 50),
+]
+
+
+@pytest.mark.parametrize("schedule", ALL, ids=repr)
+def test_array_and_scalar_agree(schedule):
+    steps = np.arange(0, 80)
+    rates = schedule(steps)
+    assert isinstance(rates, np.ndarray) and rates.shape == steps.shape and rates.dtype == np.float64
+    assert all(rates[k] == schedule(int(k)) for k in steps)
+    assert isinstance(schedule(3), float)
+    assert isinstance(schedule(np.int64(3)), float)
+    grid = np.arange(12.0).reshape(3, 4)
+    assert schedule(grid).shape == (3, 4)
+    assert np.all(rates > 0)
+
+
+@pytest.mark.parametrize("schedule", ALL, ids=repr)
+def test_config_round_trip(schedule):
+    config = json.loads(json.dumps(schedules.serialize(schedule)))
+    clone = schedules.deserialize(config)
+    assert clone == schedule
+    np.testing.assert_array_equal(clone(np.arange(60)), schedule(np.arange(60)))
+    assert repr(schedule).startswith(type(schedule).__name__ + "(")
+    assert eval(repr(schedule), vars(schedules)) == schedule
+
+
+@pytest.mark.parametrize("schedule", ALL, ids=repr)
+def test_negative_or_bad_steps(schedule):
+    with pytest.raises(ValueError, match="step must be >= 0"):
+        schedule(-1)
+    with pytest.raises(ValueError, match="step must be >= 0"):
+        schedule(np.array([3, -2]))
+    with pytest.raises(ValueError, match="finite"):
+        schedule(float("nan"))
+    with pytest.raises(TypeError, match="step"):
+        schedule("3")
+    with pytest.raises(TypeError, match="step"):
+        schedule(True)
+
+
+@pytest.mark.parametrize("factory, message, error", [
+    (lambda: ExponentialDecay(0.0, 10, 0.5), r"initial_learning_rate.*0\.0", ValueError),
+    (lambda: ExponentialDecay(0.1, 0, 0.5), "decay_steps", ValueError),
+    (lambda: ExponentialDecay(0.1, 10, -0.5), "decay_rate", ValueError),
+    (lambda: ExponentialDecay(0.1, 10, 0.5, staircase=1), "staircase", TypeError),
+    (lambda: InverseTimeDecay(-0.1, 10, 0.5), "initial_learning_rate", ValueError),
+    (lambda: InverseTimeDecay(0.1, 10, -1.0), "decay_rate", ValueError),
+    (lambda: PowerDecay(0.1, -5), "decay_steps", ValueError),
+    (lambda: PowerDecay(0.1, 5, power=-1), "power", ValueError),
+    (lambda: PiecewiseConstantDecay([10, 5], [0.3, 0.2, 0.1]), "strictly increasing", ValueError),
+    (lambda: PiecewiseConstantDecay([10, 10], [0.3, 0.2, 0.1]), "strictly increasing", ValueError),
+    (lambda: PiecewiseConstantDecay([10, 20], [0.3, 0.2]), "one more entry", ValueError),
+    (lambda: PiecewiseConstantDecay([10], [0.3, -0.2]), r"values\[1\]", ValueError),
+    (lambda: StepDecay(0.1, 0, 0.5), "drop_every", ValueError),
+    (lambda: StepDecay(0.1, 5, 0.0), "factor", ValueError),
+    (lambda: StepDecay(0.1, 5, 2.0), "factor", ValueError),
+    (lambda: OneCycle(0.0, 100), "max_learning_rate", ValueError),
+    (lambda: OneCycle(0.1, 0), "total_steps", ValueError),
+    (lambda: OneCycle(0.1, 100, initial_learning_rate=0.2), "initial_learning_rate", ValueError),
+    (lambda: OneCycle(0.1, 100, final_learning_rate=0.0), "final_learning_rate", ValueError),
+    (lambda: OneCycle(0.1, 100, anneal_fraction=1.0), "anneal_fraction", ValueError),
+    (lambda: OneCycle(0.1, 100, anneal_fraction=0.0), "anneal_fraction", ValueError),
+])
+def test_invalid_arguments(factory, message, error):
+    with pytest.raises(error, match=message):
+        factory()
+
+
+def test_deserialize_rejects_unknown_names():
+    with pytest.raises(ValueError, match="class_name must be one of"):
+        schedules.deserialize({"class_name": "CosineDecay", "config": {}})
+
+
+def test_staircase_is_constant_within_each_period():
+    s = ExponentialDecay(0.3, decay_steps=7, decay_rate=0.2, staircase=True)
+    rates = s(np.arange(70))
+    for k in range(10):
+        block = rates[7 * k: 7 * (k + 1)]
+        assert np.all(block == block[0])
+        assert block[0] == pytest.approx(0.3 * 0.2 ** k)
+    assert not math.isclose(s(6.99), s(7))

@@ -12,32 +12,16 @@ import tempfile
 import zipfile
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from . import layers as layers_module
 from . import losses as losses_module
 from . import optimizers as optimizers_module
+from ._threads import single_blas_thread
 from ._validation import check_array, check_choice, check_fraction, check_positive, check_seed
 from .callbacks import Callback, CallbackList, History, ProgressBar
 
 _FORMAT = "course_lib.Sequential/1"
 _METRICS = ("accuracy", "mae", "mse")
-
-
-_THREADPOOLS = None
-
-
-def _one_blas_thread():
-    """Context limiting BLAS to one thread.
-
-    The course's matrices are small (a batch of 32 times 64x256): a second BLAS thread costs
-    more in synchronisation than it saves, and on a busy machine far more (bench/training.py
-    measures it). Training therefore runs with one BLAS thread.
-    """
-    global _THREADPOOLS
-    if _THREADPOOLS is None:
-        _THREADPOOLS = ThreadpoolController()
-    return _THREADPOOLS.limit(limits=1, user_api="blas")
 
 
 class TrainingDiverged(FloatingPointError):
@@ -232,6 +216,12 @@ class Sequential:
         """
         if self.optimizer is None:
             raise RuntimeError("call compile(optimizer, loss) before fit.")
+        with single_blas_thread():
+            return self._fit(x, y, epochs, batch_size, validation_data, validation_split,
+                             shuffle, callbacks, verbose, on_divergence)
+
+    def _fit(self, x, y, epochs, batch_size, validation_data, validation_split, shuffle,
+             callbacks, verbose, on_divergence):
         epochs = check_positive("epochs", epochs, integer=True)
         batch_size = check_positive("batch_size", batch_size, integer=True)
         check_fraction("validation_split", validation_split)
@@ -269,9 +259,8 @@ class Sequential:
         self.stop_training = False
         self.history = history
         n = len(x)
-        with _one_blas_thread():
-            return self._fit_loop(x, y, epochs, batch_size, validation_data, shuffle,
-                                  history, callback_list, on_divergence)
+        return self._fit_loop(x, y, epochs, batch_size, validation_data, shuffle,
+                              history, callback_list, on_divergence)
 
     def _fit_loop(self, x, y, epochs, batch_size, validation_data, shuffle, history,
                   callback_list, on_divergence):
@@ -343,20 +332,23 @@ class Sequential:
         """Outputs for ``x`` (shape (n, features)). ``training=True`` keeps dropout on
         (Monte Carlo dropout); batch statistics of BatchNormalization are then used too."""
         x = self._prepare_x(x)
-        if batch_size is None:
-            return self._forward(x, training=training)
-        batch_size = check_positive("batch_size", batch_size, integer=True)
-        parts = [self._forward(x[i:i + batch_size], training=training)
-                 for i in range(0, len(x), batch_size)]
+        if batch_size is not None:
+            batch_size = check_positive("batch_size", batch_size, integer=True)
+        with single_blas_thread():
+            if batch_size is None:
+                return self._forward(x, training=training)
+            parts = [self._forward(x[i:i + batch_size], training=training)
+                     for i in range(0, len(x), batch_size)]
         return np.concatenate(parts)
 
     def evaluate(self, x, y, batch_size=None):
         """Loss (regularisation included, as Keras) and metrics in inference mode, as a dict."""
         if self.loss is None:
             raise RuntimeError("call compile(optimizer, loss) before evaluate.")
-        y_pred = self.predict(x, batch_size=batch_size)
         y = np.asarray(y)
+        # A diverged model may overflow here; fit reports that with a clear message instead.
         with np.errstate(over="ignore", invalid="ignore"):
+            y_pred = self.predict(x, batch_size=batch_size)
             result = {"loss": float(self.loss(y, y_pred)) + self._regularization_loss()}
         result.update(self._metrics_from(y, y_pred))
         return result

@@ -148,8 +148,16 @@ class Explorer:
 
     # -- internals ----------------------------------------------------------------
     def _on_change(self, change):
-        if not self._holding:
+        if self._holding:
+            return
+        try:
             self.redraw()
+        except Exception as err:
+            # Shown under the figure, where a learner looks; re-raised for the kernel log
+            # and for tests.
+            self.set_status(f'<span style="color:#D55E00">could not redraw: '
+                            f'{type(err).__name__}: {err}</span>')
+            raise
 
     @contextlib.contextmanager
     def _hold(self):
@@ -166,9 +174,15 @@ class BlitExplorer(Explorer):
     A full Agg draw of axes, ticks, contour maps and legends costs tens to hundreds of
     milliseconds; the few lines a slider moves cost about one. Artists passed to
     :meth:`animate` are left out of the full draw and drawn on top of a cached background
-    at every redraw. ``draw`` sets :attr:`layout` to a hashable key of everything static it
-    changed (axis limits, titles, the surface shown); a new layout is drawn in full once
-    and its background kept (the least recently used is dropped beyond ``MAX_BACKGROUNDS``).
+    at every redraw (in zorder). ``draw`` sets :attr:`layout` to a hashable key of everything
+    static it changed (axis limits, titles, the surface shown); a new layout is drawn once
+    with :meth:`draw_background` and its background kept (the least recently used is dropped
+    beyond ``MAX_BACKGROUNDS``).
+
+    Parts of the figure that change independently can be cached apart: set :attr:`regions`
+    to a dict name -> ``(bbox, artists)`` (the part's display pixels and what is drawn in
+    it, e.g. one Axes and its labels) and :attr:`layout` to a dict name -> key. Each part
+    is then drawn on its own, so n maps and m axis lengths cost n + m backgrounds, not n * m.
     """
 
     MAX_BACKGROUNDS = 32
@@ -176,6 +190,7 @@ class BlitExplorer(Explorer):
     def __init__(self, controls, **kwargs):
         self.dynamic = []
         self.layout = None
+        self.regions = None
         self._backgrounds = {}
         super().__init__(controls, **kwargs)
 
@@ -188,32 +203,60 @@ class BlitExplorer(Explorer):
 
     def prerender(self, layouts, apply):
         """Draw and keep the background of each layout now (``apply(layout)`` sets it up),
-        so that no later redraw pays for a full draw."""
+        so that no later redraw pays for a full draw. With :attr:`regions`, a layout may
+        name only some regions."""
         with _style():
             for layout in layouts:
                 apply(layout)
                 self.layout = layout
-                self.canvas.draw()
-                self._remember(layout, self.canvas.copy_from_bbox(self.figure.bbox))
+                self._cached_backgrounds(redraw=True)
 
     def forget_backgrounds(self):
         """Drop every cached background (after changing something static)."""
         self._backgrounds.clear()
 
-    def _remember(self, layout, background):
-        self._backgrounds.pop(layout, None)
-        self._backgrounds[layout] = background          # most recently used last
+    def draw_background(self):
+        """Draw the static part of the figure for :attr:`layout` on the canvas (called when
+        that layout is not cached; without :attr:`regions`). The default is a full draw,
+        which skips the animated artists; override it to compose the background from
+        cheaper cached parts."""
+        self.canvas.draw()
+
+    def _draw_region(self, name):
+        bbox, artists = self.regions[name]
+        self.canvas.get_renderer().clear()
+        self.figure.draw_artist(self.figure.patch)
+        for artist in artists:
+            self.figure.draw_artist(artist)             # an Axes skips its animated artists
+        return self.canvas.copy_from_bbox(bbox)
+
+    def _cached_backgrounds(self, redraw=False):
+        """The backgrounds of :attr:`layout` (one, or one per region), drawing those missing."""
+        if self.regions is None:
+            wanted = [(self.layout, None)]
+        else:
+            wanted = [((name, key), name) for name, key in self.layout.items()]
+        backgrounds = []
+        for key, region in wanted:
+            background = None if redraw else self._backgrounds.pop(key, None)
+            if background is None and region is None:
+                self.draw_background()
+                background = self.canvas.copy_from_bbox(self.figure.bbox)
+            elif background is None:
+                background = self._draw_region(region)
+            self._remember(key, background)
+            backgrounds.append(background)
+        return backgrounds
+
+    def _remember(self, key, background):
+        self._backgrounds.pop(key, None)
+        self._backgrounds[key] = background             # most recently used last
         while len(self._backgrounds) > self.MAX_BACKGROUNDS:
             self._backgrounds.pop(next(iter(self._backgrounds)))
 
     def render_png(self):
-        background = self._backgrounds.get(self.layout)
-        if background is None:
-            self.canvas.draw()                          # everything but the animated artists
-            background = self.canvas.copy_from_bbox(self.figure.bbox)
-        else:
+        for background in self._cached_backgrounds():
             self.canvas.restore_region(background)
-        self._remember(self.layout, background)
         for artist in sorted(self.dynamic, key=lambda a: a.get_zorder()):
             if artist.get_visible():
                 self.figure.draw_artist(artist)

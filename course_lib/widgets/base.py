@@ -179,7 +179,7 @@ class BlitExplorer(Explorer):
     with :meth:`draw_background` and its background kept (the least recently used is dropped
     beyond ``MAX_BACKGROUNDS``).
 
-    Parts of the figure that change independently can be cached apart: set :attr:`regions`
+    Parts of the figure that change independently can be cached apart: set :attr:`blit_regions`
     to a dict name -> ``(bbox, artists)`` (the part's display pixels and what is drawn in
     it, e.g. one Axes and its labels) and :attr:`layout` to a dict name -> key. Each part
     is then drawn on its own, so n maps and m axis lengths cost n + m backgrounds, not n * m.
@@ -190,7 +190,7 @@ class BlitExplorer(Explorer):
     def __init__(self, controls, **kwargs):
         self.dynamic = []
         self.layout = None
-        self.regions = None
+        self.blit_regions = None
         self._backgrounds = {}
         super().__init__(controls, **kwargs)
 
@@ -203,7 +203,7 @@ class BlitExplorer(Explorer):
 
     def prerender(self, layouts, apply):
         """Draw and keep the background of each layout now (``apply(layout)`` sets it up),
-        so that no later redraw pays for a full draw. With :attr:`regions`, a layout may
+        so that no later redraw pays for a full draw. With :attr:`blit_regions`, a layout may
         name only some regions."""
         with _style():
             for layout in layouts:
@@ -217,13 +217,13 @@ class BlitExplorer(Explorer):
 
     def draw_background(self):
         """Draw the static part of the figure for :attr:`layout` on the canvas (called when
-        that layout is not cached; without :attr:`regions`). The default is a full draw,
+        that layout is not cached; without :attr:`blit_regions`). The default is a full draw,
         which skips the animated artists; override it to compose the background from
         cheaper cached parts."""
         self.canvas.draw()
 
     def _draw_region(self, name):
-        bbox, artists = self.regions[name]
+        bbox, artists = self.blit_regions[name]
         self.canvas.get_renderer().clear()
         self.figure.draw_artist(self.figure.patch)
         for artist in artists:
@@ -232,7 +232,7 @@ class BlitExplorer(Explorer):
 
     def _cached_backgrounds(self, redraw=False):
         """The backgrounds of :attr:`layout` (one, or one per region), drawing those missing."""
-        if self.regions is None:
+        if self.blit_regions is None:
             wanted = [(self.layout, None)]
         else:
             wanted = [((name, key), name) for name, key in self.layout.items()]

@@ -19,7 +19,6 @@ over-budget explorer an exit status of 1.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 import warnings
@@ -32,65 +31,10 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
-import ipywidgets as widgets  # noqa: E402
 import numpy as np  # noqa: E402
 
 from course_lib.widgets import registry  # noqa: E402
-
-
-def _spread(low, high, step, n, integer=False):
-    """``n`` values from ``low`` to ``high`` on the slider's grid; fewer distinct values are
-    visited forward then back again, as a learner sweeping the slider would."""
-    if step and step > 0:
-        count = int(math.floor((high - low) / step + 1e-9))
-        ks = np.unique(np.round(np.linspace(0, count, min(n, count + 1))).astype(int))
-        grid = [low + k * step for k in ks]
-    else:
-        grid = list(np.linspace(low, high, n))
-    grid = [int(round(v)) if integer else float(min(v, high)) for v in grid]
-    return _sweep(grid, n)
-
-
-def _sweep(values, n):
-    """``n`` values going through ``values`` forward, then backward, and so on."""
-    values = list(values)
-    if len(values) < 2:
-        return values * n
-    path = values + values[-2:0:-1]
-    return [path[i % len(path)] for i in range(n)]
-
-
-def _option_values(control):
-    return tuple(getattr(control, "_options_values", None)
-                 or [o[1] if isinstance(o, tuple) else o for o in control.options])
-
-
-def values_for(control, n):
-    """``n`` values an ipywidgets control allows, spread over its whole range."""
-    if isinstance(control, widgets.SelectionRangeSlider):
-        options = _option_values(control)
-        idx = _spread(0, len(options) - 1, 1, n, integer=True)
-        return [(options[min(i, j)], options[max(i, j)]) for i, j in zip(idx, reversed(idx))]
-    if isinstance(control, (widgets.IntRangeSlider, widgets.FloatRangeSlider)):
-        integer = isinstance(control, widgets.IntRangeSlider)
-        ends = _spread(control.min, control.max, control.step, n, integer)
-        return [tuple(sorted(pair)) for pair in zip(ends, reversed(ends))]
-    if isinstance(control, widgets.FloatLogSlider):
-        exponents = _spread(control.min, control.max, control.step, n)
-        return [float(control.base ** e) for e in exponents]
-    if isinstance(control, (widgets.IntSlider, widgets.BoundedIntText)):
-        return _spread(control.min, control.max, getattr(control, "step", 1) or 1, n, True)
-    if isinstance(control, (widgets.FloatSlider, widgets.BoundedFloatText)):
-        return _spread(control.min, control.max, getattr(control, "step", None), n)
-    if isinstance(control, widgets.SelectMultiple):
-        options = _option_values(control)
-        return _sweep([options[:k] for k in range(len(options) + 1)], n)
-    if isinstance(control, widgets.widget_selection._Selection):
-        return _sweep(_option_values(control), n)
-    if isinstance(control, widgets.widget_bool._Bool):
-        return _sweep([not control.value, control.value], n)
-    raise TypeError(f"no value range for a {type(control).__name__} control "
-                    f"({control.description!r})")
+from course_lib.widgets.controls import sweep  # noqa: E402
 
 
 def measure(spec, n_values):
@@ -105,7 +49,7 @@ def measure(spec, n_values):
         times = {}
         for name, control in explorer.controls.items():
             samples = []
-            for value in values_for(control, n_values):
+            for value in sweep(control, n_values):
                 start = time.perf_counter()
                 explorer.update(**{name: value})
                 samples.append(time.perf_counter() - start)

@@ -24,11 +24,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from course_lib.widgets import Explorer, registry
+from course_lib.widgets.controls import allowed_values, extreme_values
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-#: Discrete controls with at most this many options have every option tried alone.
-ALL_OPTIONS_UP_TO = 12
 
 #: (extreme combinations, random examples) per explorer kind. COURSE_FUZZ_EXAMPLES=n asks
 #: for n random examples per explorer instead, for a deeper run than the default suite.
@@ -47,77 +45,10 @@ class Domain:
     strategy: st.SearchStrategy
 
 
-def _grid(low, high, step, integer=False):
-    """A strategy for ``low + k * step`` within [low, high] (the values a slider can reach)."""
-    if step is None or step <= 0:
-        return st.floats(low, high, allow_nan=False, allow_infinity=False)
-    count = int(math.floor((high - low) / step + 1e-9))
-    values = st.integers(0, count).map(lambda k: low + k * step)
-    if integer:
-        return values.map(int)
-    return values.map(lambda v: min(float(v), high))
-
-
-def _unique(values):
-    return tuple(dict.fromkeys(values))
-
-
-def _option_values(control):
-    values = getattr(control, "_options_values", None)
-    if values is None:  # pragma: no cover (ipywidgets < 7)
-        values = [o[1] if isinstance(o, tuple) else o for o in control.options]
-    return tuple(values)
-
-
 def control_domain(control):
-    """The :class:`Domain` of an ipywidgets control; ``TypeError`` for unsupported kinds.
-
-    Supported: Int/Float sliders and bounded text boxes, FloatLogSlider, Int/Float range
-    sliders, every selection widget (Dropdown, RadioButtons, ToggleButtons, Select,
-    SelectionSlider, SelectionRangeSlider, SelectMultiple) and booleans (Checkbox,
-    ToggleButton). Unbounded inputs (Text, IntText) allow any value, which cannot be fuzzed:
-    an explorer should offer a bounded control instead.
-    """
-    if isinstance(control, widgets.SelectionRangeSlider):
-        values = _option_values(control)
-        n = len(values)
-        pairs = st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).map(sorted)
-        return Domain(_unique([(values[0], values[0]), (values[0], values[-1]),
-                               (values[-1], values[-1])]),
-                      pairs.map(lambda ij: (values[ij[0]], values[ij[1]])))
-    if isinstance(control, (widgets.IntRangeSlider, widgets.FloatRangeSlider)):
-        integer = isinstance(control, widgets.IntRangeSlider)
-        low, high = control.min, control.max
-        ends = _grid(low, high, control.step, integer)
-        return Domain(_unique([(low, low), (low, high), (high, high)]),
-                      st.tuples(ends, ends).map(lambda pair: tuple(sorted(pair))))
-    if isinstance(control, widgets.FloatLogSlider):
-        low, high, base = control.min, control.max, control.base
-        return Domain(_unique([base ** low, base ** high]),
-                      _grid(low, high, control.step).map(lambda e: min(max(base ** e, base ** low),
-                                                                       base ** high)))
-    if isinstance(control, (widgets.IntSlider, widgets.BoundedIntText)):
-        return Domain(_unique([control.min, control.max]),
-                      _grid(control.min, control.max, getattr(control, "step", 1) or 1, True))
-    if isinstance(control, (widgets.FloatSlider, widgets.BoundedFloatText)):
-        return Domain(_unique([control.min, control.max]),
-                      _grid(control.min, control.max, getattr(control, "step", None)))
-    if isinstance(control, widgets.SelectMultiple):
-        values = _option_values(control)
-        return Domain(_unique([(), values]),
-                      st.lists(st.sampled_from(values), unique=True).map(
-                          lambda chosen: tuple(v for v in values if v in chosen)))
-    if isinstance(control, widgets.widget_selection._Selection):
-        values = _option_values(control)
-        if not values:
-            raise TypeError(f"{type(control).__name__} {control.description!r} has no options.")
-        extremes = values if len(values) <= ALL_OPTIONS_UP_TO else (values[0], values[-1])
-        return Domain(_unique(extremes), st.sampled_from(values))
-    if isinstance(control, widgets.widget_bool._Bool):
-        return Domain((False, True), st.booleans())
-    raise TypeError(
-        f"cannot fuzz a {type(control).__name__} control ({control.description!r}): it is not "
-        "bounded. Use a slider, a bounded text box, a selection widget or a checkbox.")
+    """The :class:`Domain` of an ipywidgets control (``course_lib.widgets.controls`` says
+    what it allows); ``TypeError`` for unbounded kinds."""
+    return Domain(extreme_values(control), st.sampled_from(allowed_values(control)))
 
 
 # -- the checks ---------------------------------------------------------------------------------
@@ -383,3 +314,11 @@ def test_grid_values_are_the_ones_a_slider_can_reach():
 def test_unbounded_controls_are_refused_with_a_reason(control):
     with pytest.raises(TypeError, match="not bounded"):
         control_domain(control)
+
+
+def test_sweep_covers_the_range_forward_and_back():
+    from course_lib.widgets.controls import sweep
+    assert sweep(widgets.IntSlider(min=0, max=100, step=1), 5) == [0, 25, 50, 75, 100]
+    assert sweep(widgets.ToggleButtons(options=["a", "b", "c"]), 6) == ["a", "b", "c", "b", "a", "b"]
+    values = sweep(widgets.FloatLogSlider(base=10, min=-4, max=0, step=0.5), 20)
+    assert len(values) == 20 and min(values) == pytest.approx(1e-4) and max(values) == pytest.approx(1.0)

@@ -94,6 +94,13 @@ class Loss:
         """d loss / dz where ``y_pred = output_activation(z)``; shaped like ``y_pred``."""
         return self.gradient(y_true, y_pred)
 
+    def value_and_gradient(self, y_true, y_pred, fused=False, validate=True):
+        """``(loss, gradient)`` in one call (the training loop needs both every step);
+        the gradient is ``fused_gradient`` when ``fused`` is true. ``validate=False`` may skip
+        the checks of ``y_true`` when the caller has checked all labels already."""
+        grad = self.fused_gradient(y_true, y_pred) if fused else self.gradient(y_true, y_pred)
+        return self(y_true, y_pred), grad
+
     def get_config(self):
         """Constructor arguments, JSON-serialisable."""
         return {"from_logits": self.from_logits}
@@ -313,6 +320,18 @@ class SparseCategoricalCrossentropy(Loss):
             return self.gradient(y_true, y_pred)
         labels, probs = self._prepare(y_true, y_pred)
         return self._probs_minus_onehot(probs, labels)
+
+    def value_and_gradient(self, y_true, y_pred, fused=False, validate=True):
+        """``(loss, gradient)`` checking the labels at most once: the common case of training."""
+        if not fused or self.from_logits:
+            return super().value_and_gradient(y_true, y_pred, fused)
+        if validate:
+            labels, probs = self._prepare(y_true, y_pred)
+        else:
+            labels, probs = np.asarray(y_true).reshape(-1).astype(np.intp, copy=False), y_pred
+        picked = probs[np.arange(len(probs)), labels]
+        value = float(-np.mean(np.log(np.clip(picked, EPSILON, 1 - EPSILON))))
+        return value, self._probs_minus_onehot(probs, labels)
 
     @staticmethod
     def _probs_minus_onehot(probs, labels):

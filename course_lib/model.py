@@ -60,6 +60,7 @@ class Sequential:
         self.metrics = []
         self.stop_training = False
         self.history = None
+        self._targets_checked = False
 
     # -- building ------------------------------------------------------------------
     @property
@@ -188,10 +189,11 @@ class Sequential:
         fused = self._fused_output()
         y_pred = self._forward(x, training=True)
         self._last_output = y_pred
-        loss = self.loss(y, y_pred) + self._regularization_loss()
+        loss, grad = self.loss.value_and_gradient(y, y_pred, fused=fused,
+                                                  validate=not self._targets_checked)
+        loss += self._regularization_loss()
         if not np.isfinite(loss):
             return loss
-        grad = self.loss.fused_gradient(y, y_pred) if fused else self.loss.gradient(y, y_pred)
         self._backward(grad.astype(self.dtype, copy=False), fused)
         self.optimizer.step([self._flat_params], [self._flat_grads])
         for layer in self.layers:
@@ -265,6 +267,16 @@ class Sequential:
     def _fit_loop(self, x, y, epochs, batch_size, validation_data, shuffle, history,
                   callback_list, on_divergence):
         n = len(x)
+        labels = _true_labels(y) if "accuracy" in self.metrics else None
+        self._targets_checked = True
+        try:
+            return self._epochs(x, y, labels, n, epochs, batch_size, validation_data, shuffle,
+                                history, callback_list, on_divergence)
+        finally:
+            self._targets_checked = False
+
+    def _epochs(self, x, y, labels, n, epochs, batch_size, validation_data, shuffle, history,
+                callback_list, on_divergence):
         callback_list.on_train_begin()
         for epoch in range(epochs):
             callback_list.on_epoch_begin(epoch)
@@ -281,7 +293,8 @@ class Sequential:
                         return self._diverged(history, epoch, batch, learning_rate, snapshot,
                                               on_divergence, callback_list)
                     batch_logs = {"loss": loss}
-                    batch_logs.update(self._metrics_from(y[idx], self._last_output))
+                    batch_logs.update(self._metrics_from(
+                        y[idx], self._last_output, None if labels is None else labels[idx]))
                     for key, value in batch_logs.items():
                         sums[key] += value * len(idx)
                     count += len(idx)
@@ -304,10 +317,12 @@ class Sequential:
 
     def _check_targets(self, x, y, name):
         # The loss validates labels (range, shape, integer classes) with a clear message;
-        # running it once on the untrained outputs reports bad labels before training starts.
+        # running it once on every label reports bad ones before training starts, so the
+        # training steps need not check them again.
+        placeholder = np.full((len(y), self.output_dim), 1.0 / self.output_dim, dtype=self.dtype)
         try:
             with np.errstate(all="ignore"):
-                self.loss(y[:256], self.predict(x[:256]))
+                self.loss(y, placeholder)
         except (ValueError, TypeError) as err:
             raise type(err)(f"{name}: {err}") from None
 
@@ -353,11 +368,13 @@ class Sequential:
         result.update(self._metrics_from(y, y_pred))
         return result
 
-    def _metrics_from(self, y, y_pred):
+    def _metrics_from(self, y, y_pred, labels=None):
+        # ``labels``: the class labels of ``y`` when the caller has them already.
         out = {}
         for name in self.metrics:
             if name == "accuracy":
-                out[name] = float(np.mean(_predicted_labels(y_pred) == _true_labels(y, y_pred)))
+                labels = _true_labels(y) if labels is None else labels
+                out[name] = float(np.count_nonzero(_predicted_labels(y_pred) == labels)) / len(labels)
             elif name == "mae":
                 out[name] = float(np.mean(np.abs(y_pred - y.reshape(y_pred.shape))))
             elif name == "mse":
@@ -453,7 +470,7 @@ def _predicted_labels(y_pred):
     return np.argmax(y_pred, axis=1)
 
 
-def _true_labels(y, y_pred):
+def _true_labels(y):
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] > 1:
         return np.argmax(y, axis=1)

@@ -98,6 +98,13 @@ def _monitor_mode(monitor, mode):
     return mode
 
 
+def _improves(value, reference, mode, min_delta=0.0):
+    """Whether ``value`` beats ``reference`` by more than ``min_delta`` in direction ``mode``."""
+    if mode == "min":
+        return value < reference - min_delta
+    return value > reference + min_delta
+
+
 def _monitored(logs, monitor, who):
     value = (logs or {}).get(monitor)
     if value is None:
@@ -125,11 +132,6 @@ class EarlyStopping(Callback):
         self.baseline = None if baseline is None else check_number("baseline", baseline)
         self.verbose = verbose
 
-    def _improves(self, value, reference):
-        if self.mode == "min":
-            return value < reference - self.min_delta
-        return value > reference + self.min_delta
-
     def on_train_begin(self, logs=None):
         self.wait = 0
         self.stopped_epoch = 0
@@ -143,12 +145,12 @@ class EarlyStopping(Callback):
             self.best_weights = self.model.get_weights()
             self.best_epoch = epoch
         self.wait += 1
-        if self._improves(current, self.best):
+        if _improves(current, self.best, self.mode, self.min_delta):
             self.best = current
             self.best_epoch = epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
-            if self.baseline is None or self._improves(current, self.baseline):
+            if self.baseline is None or _improves(current, self.baseline, self.mode, self.min_delta):
                 self.wait = 0
             return
         if self.wait >= self.patience and epoch > 0:
@@ -192,8 +194,7 @@ class ModelCheckpoint(Callback):
         logs = logs or {}
         if self.save_best_only:
             current = _monitored(logs, self.monitor, "ModelCheckpoint")
-            better = current < self.best if self.mode == "min" else current > self.best
-            if not better:
+            if not _improves(current, self.best, self.mode):
                 return
             self.best = current
         path = self.filepath.format(epoch=epoch + 1, **logs)
@@ -225,11 +226,6 @@ class ReduceLROnPlateau(Callback):
         self.mode = _monitor_mode(monitor, mode)
         self.verbose = verbose
 
-    def _improves(self, value, reference):
-        if self.mode == "min":
-            return value < reference - self.min_delta
-        return value > reference + self.min_delta
-
     def on_train_begin(self, logs=None):
         self.wait = 0
         self.cooldown_counter = 0
@@ -243,7 +239,7 @@ class ReduceLROnPlateau(Callback):
         if in_cooldown:
             self.cooldown_counter -= 1
             self.wait = 0
-        if self._improves(current, self.best):
+        if _improves(current, self.best, self.mode, self.min_delta):
             self.best = current
             self.wait = 0
         elif not in_cooldown:

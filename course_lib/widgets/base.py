@@ -69,7 +69,9 @@ class Explorer:
         with _style():
             self.figure = Figure(figsize=figsize, dpi=dpi)
         self.canvas = FigureCanvasAgg(self.figure)
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        # Shown at its own pixel size (scaled down on narrow screens, never blurred up).
+        self.image = widgets.Image(format="png", layout=widgets.Layout(
+            width=f"{round(figsize[0] * dpi)}px", max_width="100%", height="auto"))
         self.status = widgets.HTML(value="")
         self.title = title or type(self).__name__
         self._drawn = {}

@@ -1,5 +1,6 @@
 """The exercise mechanism and the first notebook's warm-up exercise."""
 import numpy as np
+import pytest
 
 from course_lib.exercises import Case, Exercise, Mistake
 from course_lib.exercises.start import check_standardize, standardize_reference
@@ -92,3 +93,30 @@ def test_standardize_rejects_typical_mistakes_with_specific_feedback():
         result = check_standardize(wrong)
         assert not result.passed, wrong.__name__
         assert phrase in result.message, (wrong.__name__, result.message)
+
+
+def _all_exercises():
+    """Every Exercise defined in a topic module of course_lib.exercises."""
+    import importlib
+    import pkgutil
+
+    import course_lib.exercises as package
+    found = []
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, Exercise):
+                found.append(pytest.param(value, id=f"{info.name}.{name}"))
+    return found
+
+
+@pytest.mark.parametrize("exercise", _all_exercises())
+def test_every_exercise_accepts_its_reference_and_explains_each_listed_mistake(exercise):
+    # The contract of every checker in the course, for exercises present and future.
+    assert exercise.check(exercise.reference).passed, exercise.title
+    assert exercise.mistakes, f"{exercise.title} lists no typical mistake"
+    for mistake in exercise.mistakes:
+        with np.errstate(all="ignore"):
+            result = exercise.check(mistake.implementation)
+        assert not result.passed, (exercise.title, mistake.explanation)
+        assert result.message == mistake.explanation, (exercise.title, result.message)

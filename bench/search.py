@@ -16,7 +16,7 @@ the machine) and as wall time, both without the objective's own time. Results go
 ``bench/results/search_comparison.json``, which the notebook loads;
 ``tests/test_search.py`` reruns parts of it and checks the numbers are reproduced exactly.
 
-    python bench/search.py                 # both parts (about 20-40 minutes on 2 cores)
+    python bench/search.py                 # both parts (about 5 minutes on 2 idle cores)
     python bench/search.py --part functions --seeds 5
 """
 from __future__ import annotations

@@ -325,6 +325,54 @@ def test_failed_trials_count_as_worst_and_do_not_break_the_model():
     assert math.isfinite(result.best_score)
 
 
+def test_squash_keeps_the_order_leaves_good_scores_alone_and_is_undone_by_unsquash():
+    y = np.array([-3.0, 0.0, 1.0, 2.0, 10.0, 1e6])
+    t = search.squash(y, center=1.0, scale=2.0)
+    assert np.all(np.diff(t) > 0)
+    assert np.array_equal(t[:3], y[:3])
+    assert t[-1] - 1.0 == pytest.approx(2.0 * math.log1p((1e6 - 1.0) / 2.0))
+    assert np.allclose(search.unsquash(t, center=1.0, scale=2.0), y)
+
+
+def test_a_diverged_trial_does_not_flatten_the_model_around_the_good_ones():
+    def modelled_gap(last_score, squash_scores):
+        """The gap between the two best scores, in standard deviations of what the GP sees."""
+        optimizer = search.BayesianOptimizer(BOWL_SPACE, seed=0, squash_scores=squash_scores)
+        for a, b in [(0.3, 0.7), (0.35, 0.7), (0.5, 0.5), (0.1, 0.9), (0.9, 0.1)]:
+            optimizer.tell({"a": a, "b": b}, bowl({"a": a, "b": b}))
+        optimizer.tell({"a": 1.0, "b": 0.0}, last_score)
+        _, y = optimizer._data()
+        return (y[1] - y[0]) / np.std(y)
+    normal = bowl({"a": 1.0, "b": 0.0})
+    # A sixth trial that diverged (score 1e4) shrinks the gap ~10,000 times for a plain
+    # model, and less than 10 times once the scores are squashed.
+    assert modelled_gap(1e4, False) < modelled_gap(normal, False) / 5000
+    assert modelled_gap(1e4, True) > modelled_gap(normal, True) / 10
+
+
+def test_bayesian_optimizer_predicts_in_the_units_of_the_score():
+    optimizer = search.BayesianOptimizer(BOWL_SPACE, seed=0)
+    points = search.Space(BOWL_SPACE).sample(np.random.default_rng(1), 12)
+    scores = [bowl(p) * 100.0 for p in points]        # a wide range, so most are squashed
+    for p, s in zip(points, scores):
+        optimizer.tell(p, s)
+    optimizer.fit_model()
+    median, low, high = optimizer.predict(points)
+    assert np.allclose(median, scores, rtol=0.05, atol=0.5)
+    assert np.all(low <= median) and np.all(median <= high)
+    far = optimizer.predict([{"a": 0.0, "b": 1.0}])
+    assert far[2][0] - far[1][0] > 0
+
+
+def test_bayesian_optimizer_needs_a_finite_score_and_a_fitted_model():
+    optimizer = search.BayesianOptimizer(BOWL_SPACE, seed=0)
+    with pytest.raises(RuntimeError, match="fit the model first"):
+        optimizer.predict([{"a": 0.5, "b": 0.5}])
+    optimizer.tell({"a": 0.5, "b": 0.5}, math.inf)
+    with pytest.raises(RuntimeError, match="at least one finite score"):
+        optimizer.fit_model()
+
+
 def test_objective_must_return_a_number():
     with pytest.raises(TypeError, match="must return a number"):
         random_search(lambda p: "good", BOWL_SPACE, n_trials=2, seed=0)

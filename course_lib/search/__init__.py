@@ -15,7 +15,8 @@ halving, Hyperband), ``functions`` (test functions), ``digits`` (the digits netw
 objective).
 """
 from .acquisition import expected_improvement, normal_cdf, normal_pdf
-from .bayesian import BayesianOptimizer, bayesian_optimization, latin_hypercube
+from .bayesian import (GP_PRIOR, BayesianOptimizer, bayesian_optimization, latin_hypercube,
+                       squash, unsquash)
 from .executors import SequentialExecutor, TrialRunner, caviar_executor, resolve_executor
 from .gp import GaussianProcess, matern52
 from .halving import halving_budgets, hyperband, successive_halving
@@ -39,6 +40,7 @@ __all__ = [
     "SequentialExecutor", "TrialRunner", "caviar_executor", "resolve_executor",
     "grid_search", "grid_size", "random_search", "coarse_to_fine",
     "GaussianProcess", "matern52", "expected_improvement", "normal_cdf", "normal_pdf",
-    "BayesianOptimizer", "bayesian_optimization", "latin_hypercube",
+    "BayesianOptimizer", "bayesian_optimization", "latin_hypercube", "squash", "unsquash",
+    "GP_PRIOR",
     "successive_halving", "hyperband", "halving_budgets", "STRATEGIES",
 ]

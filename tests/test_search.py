@@ -332,6 +332,9 @@ def test_squash_keeps_the_order_leaves_good_scores_alone_and_is_undone_by_unsqua
     assert np.array_equal(t[:3], y[:3])
     assert t[-1] - 1.0 == pytest.approx(2.0 * math.log1p((1e6 - 1.0) / 2.0))
     assert np.allclose(search.unsquash(t, center=1.0, scale=2.0), y)
+    center, scale = search.squash_parameters(y)      # median 1.5, quartiles 0.25 and 8
+    assert center == 1.5 and scale == pytest.approx(7.75 / 1.349)
+    assert np.array_equal(search.squash(y), search.squash(y, center, scale))
 
 
 def test_a_diverged_trial_does_not_flatten_the_model_around_the_good_ones():

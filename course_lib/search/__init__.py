@@ -16,7 +16,7 @@ objective).
 """
 from .acquisition import expected_improvement, normal_cdf, normal_pdf
 from .bayesian import (GP_PRIOR, BayesianOptimizer, bayesian_optimization, latin_hypercube,
-                       squash, unsquash)
+                       squash, squash_parameters, unsquash)
 from .executors import SequentialExecutor, TrialRunner, caviar_executor, resolve_executor
 from .gp import GaussianProcess, matern52
 from .halving import halving_budgets, hyperband, successive_halving
@@ -41,6 +41,7 @@ __all__ = [
     "grid_search", "grid_size", "random_search", "coarse_to_fine",
     "GaussianProcess", "matern52", "expected_improvement", "normal_cdf", "normal_pdf",
     "BayesianOptimizer", "bayesian_optimization", "latin_hypercube", "squash", "unsquash",
+    "squash_parameters",
     "GP_PRIOR",
     "successive_halving", "hyperband", "halving_budgets", "STRATEGIES",
 ]

@@ -11,8 +11,8 @@ Two choices tune the model for the few dozen trials a search can afford:
 - the length scales get a log-normal prior centred on short scales (:data:`GP_PRIOR`): with
   twenty or thirty points, the likelihood alone often prefers long scales, a smooth and
   over-confident model that stops looking closely around the best trials;
-- scores above the median are *squashed* (:func:`squash`): a diverged training with a loss of
-  50 would otherwise stretch the standardised scale so far that all the good trials look
+- scores above the median are *squashed* (:func:`squash`): a diverged training with a huge loss
+  would otherwise stretch the standardised scale so far that all the good trials look
   alike to the model.
 
 Both were chosen on seeds and test functions apart from those of ``bench/search.py``.
@@ -32,7 +32,7 @@ from .result import SearchResult
 from .space import as_space
 
 __all__ = ["BayesianOptimizer", "bayesian_optimization", "latin_hypercube", "squash",
-           "unsquash", "GP_PRIOR"]
+           "squash_parameters", "unsquash", "GP_PRIOR"]
 
 #: Gaussian priors on the log-hyperparameters of the model (see :class:`GaussianProcess`):
 #: log length scale ~ N(-2 + log(d) / 2, 0.7^2), so a median length scale of 0.33 of the unit
@@ -41,10 +41,24 @@ __all__ = ["BayesianOptimizer", "bayesian_optimization", "latin_hypercube", "squ
 GP_PRIOR = (-2.0, 0.7, 0.0, 2.0, -6.0, 2.0)
 
 
-def squash(y, center, scale):
+def squash_parameters(y):
+    """Centre and scale of :func:`squash` for the scores ``y``: their median, and a spread
+    that a few extreme scores do not inflate (the interquartile range / 1.349, the standard
+    deviation of a normal sample; the standard deviation if the quartiles coincide)."""
+    q25, q50, q75 = np.quantile(np.asarray(y, dtype=float), [0.25, 0.5, 0.75])
+    scale = (q75 - q25) / 1.349
+    return float(q50), float(scale if scale > 0 else (np.std(y) or 1.0))
+
+
+def squash(y, center=None, scale=None):
     """Scores above ``center`` pulled in on a log scale: ``c + s log(1 + (y - c) / s)``;
-    scores at or below it unchanged. Monotone, so the best trial stays the best."""
+    scores at or below it unchanged. Monotone, so the best trial stays the best.
+    ``center`` and ``scale`` default to :func:`squash_parameters` of ``y``."""
     y = np.asarray(y, dtype=float)
+    if center is None or scale is None:
+        default_center, default_scale = squash_parameters(y)
+        center = default_center if center is None else center
+        scale = default_scale if scale is None else scale
     above = np.maximum(y - center, 0.0)
     return np.where(y > center, center + scale * np.log1p(above / scale), y)
 
@@ -94,8 +108,8 @@ class BayesianOptimizer:
         between extremes (every point unrelated, or a dimension ignored) and the search
         wanders.
     squash_scores : bool
-        Model the scores after :func:`squash` above their median (scale: their interquartile
-        range / 1.349), so that a few very bad trials do not flatten the model where the
+        Model the scores after :func:`squash` above their median (:func:`squash_parameters`),
+        so that a few very bad trials do not flatten the model where the
         good ones are.
     """
 
@@ -173,17 +187,8 @@ class BayesianOptimizer:
         X = np.array([x for _, x, _ in self.observed])
         y = self._scores()
         if self.squash_scores:
-            y = squash(y, *self._squash_parameters(y))
+            y = squash(y)
         return X, y
-
-    @staticmethod
-    def _squash_parameters(y):
-        """Centre and scale of the squashing: the median, and a spread that a few extreme
-        scores do not inflate (the interquartile range / 1.349, the standard deviation of a
-        normal sample; the standard deviation if the quartiles coincide)."""
-        q25, q50, q75 = np.quantile(y, [0.25, 0.5, 0.75])
-        scale = (q75 - q25) / 1.349
-        return float(q50), float(scale if scale > 0 else (np.std(y) or 1.0))
 
     def predict(self, points):
         """The model's view of the score at ``points`` (a list of dicts): its median and the
@@ -195,7 +200,7 @@ class BayesianOptimizer:
         mean, std = self.gp.predict(self.space.encode(points))
         if not self.squash_scores:
             return mean, mean - 2 * std, mean + 2 * std
-        center, scale = self._squash_parameters(self._scores())
+        center, scale = squash_parameters(self._scores())
         return tuple(unsquash(v, center, scale) for v in (mean, mean - 2 * std, mean + 2 * std))
 
     def fit_model(self):

@@ -3,8 +3,8 @@
 Usage::
 
     python bench/latency.py                      # every registered explorer
-    python bench/latency.py 02_optimizers        # the explorers of some notebooks
-    python bench/latency.py 02_optimizers:race_explorer --values 40 --per-control
+    python bench/latency.py 03_optimizers        # the explorers of some notebooks
+    python bench/latency.py 03_optimizers:race_explorer --values 40 --per-control
 
 For each explorer, every control in turn is set to ``--values`` values (default 20) spread
 over its range, the other controls staying at their defaults. Each ``Explorer.update`` is
@@ -33,8 +33,8 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from course_lib.widgets import registry  # noqa: E402
-from course_lib.widgets.controls import sweep  # noqa: E402
+from course_lib.lessons.explorer import registry  # noqa: E402
+from course_lib.lessons.controls import sweep  # noqa: E402
 
 
 def measure(spec, n_values):
@@ -93,7 +93,7 @@ def main(argv=None):
     except ValueError as error:
         parser.error(str(error))
     if not specs:
-        print("no explorer is registered (course_lib/widgets/<topic>.py with @register)")
+        print("no explorer is registered (course_lib/lessons/<topic>/explorers.py with @register)")
         return 0
 
     header = (f"{'explorer':<52} {'kind':<10} {'n':>4} {'first ms':>9} {'p50 ms':>8} "

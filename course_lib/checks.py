@@ -148,12 +148,3 @@ def gradient_check_loss(loss, y_true, y_pred, h=1e-5):
     analytic = loss.gradient(y_true, y_pred)
     numeric = numerical_gradient(lambda p: loss(y_true, p), y_pred, h)
     return rel_error(analytic, numeric)
-
-
-# --------------------------------------------------------------------------- exercise checkers
-#
-# The mechanism lives in ``course_lib.exercises`` (Exercise, Case, Mistake, CheckResult) and
-# each notebook's checkers in ``course_lib.exercises.<topic>`` (for example
-# ``course_lib.exercises.optimizers.check_momentum_step``); they are re-exported here so
-# that ``course_lib.checks`` is the one place to look for everything that checks.
-from course_lib.exercises import CheckResult, Case, Exercise, Mistake  # noqa: E402,F401

@@ -3,7 +3,7 @@
 Usage::
 
     python tools/execute_notebooks.py                   # every notebook in notebooks/
-    python tools/execute_notebooks.py 02_optimizers     # only these (stem, file name or path)
+    python tools/execute_notebooks.py 03_optimizers     # only these (stem, file name or path)
     python tools/execute_notebooks.py --check           # only report which ones are stale
 
 Each notebook runs in a fresh kernel from the current environment (the Python running this

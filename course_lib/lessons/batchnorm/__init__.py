@@ -1,0 +1,1 @@
+"""Notebook batchnorm: its experiments, figures, explorers and exercises."""

@@ -1,0 +1,1 @@
+"""Notebook dropout: its experiments, figures, explorers and exercises."""

@@ -1,0 +1,1 @@
+"""Notebook optimizers: its experiments, figures, explorers and exercises."""

@@ -1,0 +1,1 @@
+"""Notebook schedules: its experiments, figures, explorers and exercises."""

@@ -1,0 +1,395 @@
+"""Exercises of the notebook on learning-rate schedules and callbacks.
+
+1. ``one_cycle(step, ...)``: the 1cycle learning rate at one optimizer step.
+2. ``plateau_learning_rates(val_losses, ...)``: the rate ReduceLROnPlateau sets for every
+   epoch, given the validation losses the run produced.
+3. ``pick_max_rate(rates, losses)``: read the learning-rate range test and choose 1cycle's
+   maximum rate; checked against the range test the notebook ran.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ..exercise import Case, CheckResult, Exercise, Mistake
+
+# ----------------------------------------------------------------------------- 1cycle
+
+
+def one_cycle_reference(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction=0.1):
+    """The 1cycle rate at ``step`` (an int >= 0); returns a float.
+
+    With c = (1 - anneal_fraction) * total_steps and h = c / 2: linear from initial_lr to
+    max_lr over steps 0..h, back to initial_lr over h..c, then linear to final_lr over
+    c..total_steps; final_lr after that.
+    """
+    cycle = (1.0 - anneal_fraction) * total_steps
+    half = cycle / 2.0
+    if step <= half:
+        return initial_lr + (max_lr - initial_lr) * step / half
+    if step <= cycle:
+        return max_lr + (initial_lr - max_lr) * (step - half) / half
+    if step <= total_steps:
+        return initial_lr + (final_lr - initial_lr) * (step - cycle) / (total_steps - cycle)
+    return final_lr
+
+
+def _peak_at_half_of_training(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction=0.1):
+    cycle = (1.0 - anneal_fraction) * total_steps
+    half = total_steps / 2.0
+    if step <= half:
+        return initial_lr + (max_lr - initial_lr) * step / half
+    if step <= cycle:
+        return max_lr + (initial_lr - max_lr) * (step - half) / (cycle - half)
+    if step <= total_steps:
+        return initial_lr + (final_lr - initial_lr) * (step - cycle) / (total_steps - cycle)
+    return final_lr
+
+
+def _symmetric_triangle(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction=0.1):
+    half = total_steps / 2.0
+    if step <= half:
+        return initial_lr + (max_lr - initial_lr) * step / half
+    if step <= total_steps:
+        return max_lr + (initial_lr - max_lr) * (step - half) / half
+    return initial_lr
+
+
+def _no_annealing(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction=0.1):
+    cycle = (1.0 - anneal_fraction) * total_steps
+    if step <= cycle:
+        return one_cycle_reference(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction)
+    return initial_lr
+
+
+def _anneal_to_zero(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction=0.1):
+    return one_cycle_reference(step, max_lr, total_steps, initial_lr, 0.0, anneal_fraction)
+
+
+def _warm_up_from_zero(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction=0.1):
+    cycle = (1.0 - anneal_fraction) * total_steps
+    half = cycle / 2.0
+    if step <= half:
+        return max_lr * step / half
+    return one_cycle_reference(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction)
+
+
+def _keeps_going_after_the_end(step, max_lr, total_steps, initial_lr, final_lr,
+                               anneal_fraction=0.1):
+    cycle = (1.0 - anneal_fraction) * total_steps
+    if step <= total_steps:
+        return one_cycle_reference(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction)
+    return initial_lr + (final_lr - initial_lr) * (step - cycle) / (total_steps - cycle)
+
+
+def _rounded_phases(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction=0.1):
+    cycle = int((1.0 - anneal_fraction) * total_steps)
+    half = cycle // 2
+    if step <= half:
+        return initial_lr + (max_lr - initial_lr) * step / half
+    if step <= cycle:
+        return max_lr + (initial_lr - max_lr) * (step - half) / (cycle - half)
+    if step <= total_steps:
+        return initial_lr + (final_lr - initial_lr) * (step - cycle) / (total_steps - cycle)
+    return final_lr
+
+
+def _as_array(value):
+    """A list of numbers as a float array (for feedback by index); anything else unchanged."""
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return value
+
+
+def _returning_array(fn):
+    """``fn`` with its result turned into an array when it is a list of numbers."""
+    def wrapped(*args, **kwargs):
+        return _as_array(fn(*args, **kwargs))
+    wrapped.__name__ = getattr(fn, "__name__", "fn")
+    return wrapped
+
+
+def _over_steps(scalar_fn):
+    """Call a learner's scalar ``fn(step, **params)`` at every step of a case (an array)."""
+    def evaluate(steps, params):
+        return _as_array([scalar_fn(int(step), **params) for step in steps])
+    evaluate.__name__ = getattr(scalar_fn, "__name__", "fn")
+    return evaluate
+
+
+def _one_cycle_cases():
+    long_run = dict(max_lr=0.1, total_steps=1200, initial_lr=0.01, final_lr=1e-5,
+                    anneal_fraction=0.1)
+    odd = dict(max_lr=0.5, total_steps=101, initial_lr=0.05, final_lr=5e-4, anneal_fraction=0.2)
+    short_anneal = dict(max_lr=2.0, total_steps=40, initial_lr=0.2, final_lr=0.01,
+                        anneal_fraction=0.05)
+    return [
+        Case("30 epochs of 40 steps, max 0.1",
+             ([0, 1, 100, 270, 539, 540, 541, 600, 800, 1079, 1080, 1081, 1150, 1199, 1200, 1500],
+              long_run)),
+        Case("101 steps, cycle ending at step 80.8", (list(range(0, 111, 3)), odd)),
+        Case("40 steps, short annealing", (list(range(0, 45)), short_anneal)),
+    ]
+
+
+ONE_CYCLE = Exercise(
+    "one_cycle(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction)",
+    _over_steps(one_cycle_reference),
+    _one_cycle_cases(),
+    mistakes=[
+        Mistake("the rate peaks at total_steps / 2. The peak is the middle of the cycle, "
+                "c / 2 with c = (1 - anneal_fraction) * total_steps: the last anneal_fraction "
+                "of training is the separate annealing phase.",
+                _over_steps(_peak_at_half_of_training)),
+        Mistake("this is a symmetric triangle over the whole run: the annealing phase is "
+                "missing. Go up over the first c/2 steps, down to initial_lr at "
+                "c = (1 - anneal_fraction) * total_steps, then down to final_lr over the rest.",
+                _over_steps(_symmetric_triangle)),
+        Mistake("after the cycle the rate stays at initial_lr. The last anneal_fraction of "
+                "training goes linearly from initial_lr down to final_lr.",
+                _over_steps(_no_annealing)),
+        Mistake("the annealing phase ends at 0 instead of final_lr.",
+                _over_steps(_anneal_to_zero)),
+        Mistake("the warm-up starts from 0. It starts from initial_lr (usually max_lr / 10).",
+                _over_steps(_warm_up_from_zero)),
+        Mistake("after total_steps the rate keeps falling (and becomes negative). Past the "
+                "end of training it stays at final_lr.",
+                _over_steps(_keeps_going_after_the_end)),
+        Mistake("the phase lengths were rounded to whole steps (int or //). Keep "
+                "c = (1 - anneal_fraction) * total_steps and c / 2 as real numbers: a "
+                "schedule is a function of the step, and the boundaries need not be integers.",
+                _over_steps(_rounded_phases)),
+    ],
+    rtol=1e-9, atol=1e-12,
+)
+
+
+def check_one_cycle(fn):
+    """Check ``fn(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction)``."""
+    if not callable(fn):
+        return CheckResult(ONE_CYCLE.title, False, f"expected a function; got {type(fn).__name__}.")
+    return ONE_CYCLE.check(_over_steps(fn))
+
+
+# ----------------------------------------------------------------------------- plateau
+
+
+def plateau_reference(val_losses, initial_lr, factor=0.1, patience=10, cooldown=0, min_lr=0.0,
+                      min_delta=0.0):
+    """The learning rate used in each epoch by ReduceLROnPlateau(monitor="val_loss").
+
+    val_losses : sequence of length E (epoch e's value is known at the end of epoch e).
+    Returns a list of E floats: the rate during epoch e. An epoch improves when its value is
+    below the best so far by more than min_delta. After ``patience`` epochs in a row without
+    improvement (not counting cooldown epochs) the rate is multiplied by ``factor`` (never
+    below min_lr) from the next epoch on; then ``cooldown`` epochs pass before counting again.
+    """
+    lr = float(initial_lr)
+    best = math.inf
+    wait = 0
+    cooldown_left = 0
+    rates = []
+    for value in val_losses:
+        rates.append(lr)                      # the rate this epoch trained with
+        in_cooldown = cooldown_left > 0
+        if in_cooldown:
+            cooldown_left -= 1
+            wait = 0
+        if value < best - min_delta:
+            best = value
+            wait = 0
+        elif not in_cooldown:
+            wait += 1
+            if wait >= patience and lr > min_lr:
+                lr = max(lr * factor, min_lr)
+                cooldown_left = cooldown
+                wait = 0
+    return rates
+
+
+def _plateau_variant(*, same_epoch=False, compare_previous=False, no_reset=False,
+                     ignore_min_lr=False, ignore_cooldown=False, strict_patience=False,
+                     reset_best=False):
+    """A wrong version of the plateau logic, for the checker's known mistakes."""
+    def wrong(val_losses, initial_lr, factor=0.1, patience=10, cooldown=0, min_lr=0.0,
+              min_delta=0.0):
+        lr, best, wait, cooldown_left, rates = float(initial_lr), math.inf, 0, 0, []
+        previous = math.inf
+        for value in val_losses:
+            if not same_epoch:
+                rates.append(lr)
+            in_cooldown = cooldown_left > 0 and not ignore_cooldown
+            if in_cooldown:
+                cooldown_left -= 1
+                wait = 0
+            reference = previous if compare_previous else best
+            previous = value
+            if value < reference - min_delta:
+                best = value
+                wait = 0
+            elif not in_cooldown:
+                wait += 1
+                if (wait > patience if strict_patience else wait >= patience) and (
+                        ignore_min_lr or lr > min_lr):
+                    lr = lr * factor if ignore_min_lr else max(lr * factor, min_lr)
+                    cooldown_left = cooldown
+                    if not no_reset:
+                        wait = 0
+                    if reset_best:
+                        best = math.inf
+            if same_epoch:
+                rates.append(lr)
+        return rates
+    return wrong
+
+
+def _plateau_cases():
+    rng = np.random.default_rng(3)
+    # a realistic validation curve: falls, then flattens and wobbles
+    epochs = np.arange(40)
+    realistic = 0.05 + 0.6 * np.exp(-epochs / 4.0) + 0.01 * rng.standard_normal(40)
+    return [
+        Case("hand-made, patience 2, factor 0.5",
+             ([1.0, 0.8, 0.85, 0.9, 0.7, 0.75, 0.72, 0.71, 0.74, 0.76, 0.77, 0.69, 0.7],
+              0.1), dict(factor=0.5, patience=2)),
+        Case("never improves after epoch 0, min_lr 0.02 (patience 1)",
+             ([0.5] + [0.6] * 9, 0.1), dict(factor=0.5, patience=1, min_lr=0.02)),
+        Case("cooldown 2, patience 1",
+             ([1.0, 1.1, 1.2, 1.3, 0.9, 1.0, 1.0, 1.1, 1.2, 1.3, 1.4], 0.1),
+             dict(factor=0.1, patience=1, cooldown=2)),
+        Case("a noisy validation curve, patience 3, min_delta 0.005",
+             (realistic.round(4).tolist(), 0.05), dict(factor=0.5, patience=3, min_delta=0.005)),
+    ]
+
+
+PLATEAU = Exercise(
+    "plateau_learning_rates(val_losses, initial_lr, factor, patience, cooldown, min_lr, min_delta)",
+    _returning_array(plateau_reference),
+    _plateau_cases(),
+    mistakes=[
+        Mistake("your rates are one epoch early: the reduction is decided at the END of epoch "
+                "e (when its validation loss is known) and applies from epoch e + 1. Append the "
+                "epoch's rate before deciding.",
+                _returning_array(_plateau_variant(same_epoch=True))),
+        Mistake("you compare each value with the previous epoch's. An improvement means "
+                "beating the best value so far (by more than min_delta).",
+                _returning_array(_plateau_variant(compare_previous=True))),
+        Mistake("after a reduction the waiting counter must start again from 0; otherwise "
+                "the rate drops at every following epoch.",
+                _returning_array(_plateau_variant(no_reset=True))),
+        Mistake("the rate went below min_lr. Use max(lr * factor, min_lr), and stop reducing "
+                "once lr has reached min_lr.",
+                _returning_array(_plateau_variant(ignore_min_lr=True))),
+        Mistake("cooldown is ignored: for `cooldown` epochs after a reduction, do not count "
+                "epochs without improvement (keep wait at 0).",
+                _returning_array(_plateau_variant(ignore_cooldown=True))),
+        Mistake("you reduce after patience + 1 epochs. Reduce when the count of epochs "
+                "without improvement reaches patience (wait >= patience).",
+                _returning_array(_plateau_variant(strict_patience=True))),
+        Mistake("the best value was forgotten after a reduction. Keras keeps it: the next "
+                "improvement must still beat the best value seen in the whole run.",
+                _returning_array(_plateau_variant(reset_best=True))),
+    ],
+    rtol=1e-9, atol=1e-15,
+)
+
+
+def check_plateau(fn):
+    """Check ``fn(val_losses, initial_lr, factor, patience, cooldown, min_lr, min_delta)``."""
+    if not callable(fn):
+        return CheckResult(PLATEAU.title, False, f"expected a function; got {type(fn).__name__}.")
+    return PLATEAU.check(_returning_array(fn))
+
+
+# ----------------------------------------------------------------------------- range test
+
+
+class RangeChoiceExercise:
+    """Choose 1cycle's maximum rate from a learning-rate range test; accepts a range.
+
+    The accepted range comes from the run itself: between ``low_divisor`` and
+    ``high_divisor`` times below the rate at which the smoothed loss was lowest (about ten
+    times below it is the usual rule). Anything else gets advice that depends on where the
+    choice falls on the curve.
+    """
+
+    title = "pick_max_rate(rates, losses)"
+
+    def __init__(self, low_divisor=30.0, high_divisor=6.0):
+        self.low_divisor, self.high_divisor = float(low_divisor), float(high_divisor)
+
+    def band(self, range_test):
+        """(lowest, highest) accepted rate for a range test (an object with ``rates`` and
+        ``smoothed`` arrays, such as ``course_lib.widgets.schedules.RangeTest``)."""
+        at_minimum = float(range_test.rates[int(np.argmin(range_test.smoothed))])
+        return at_minimum / self.low_divisor, at_minimum / self.high_divisor
+
+    def check(self, fn, range_test):
+        """Run ``fn(rates, losses)`` on the test's arrays and judge the rate it returns."""
+        if not callable(fn):
+            return self._verdict(False, f"expected a function; got {type(fn).__name__}.")
+        rates = np.array(range_test.rates, dtype=float)
+        losses = np.array(range_test.losses, dtype=float)
+        try:
+            choice = fn(rates.copy(), losses.copy())
+        except NotImplementedError:
+            return self._verdict(False, "not implemented yet: replace the `raise "
+                                        "NotImplementedError` line with your code (a number read "
+                                        "from the plot is fine), then run this cell again.")
+        except Exception as err:  # the learner's code may raise anything
+            return self._verdict(False, f"your function raised {type(err).__name__}: {err}.")
+        if (isinstance(choice, (bool, np.bool_))
+                or not isinstance(choice, (numbers.Real, np.floating))):
+            return self._verdict(False, "return one number (a learning rate); got "
+                                        f"{type(choice).__name__}.")
+        choice = float(choice)
+        if not (math.isfinite(choice) and choice > 0):
+            return self._verdict(False, f"a learning rate is a positive number; got {choice!r}.")
+        low, high = self.band(range_test)
+        at_minimum = float(rates[int(np.argmin(range_test.smoothed))])
+        summary = (f"The smoothed loss was lowest at rate {at_minimum:.3g}; accepted: "
+                   f"{low:.3g} to {high:.3g}.")
+        if choice > rates.max():
+            advice = (f"is beyond the last rate of the test ({rates.max():.3g}): the loss had "
+                      "already blown up there.")
+        elif choice >= at_minimum:
+            advice = ("is at or past the bottom of the curve, where the loss is about to blow "
+                      "up; 1cycle would peak at an unstable rate. Take a rate about ten times "
+                      "lower.")
+        elif choice > high:
+            advice = ("is close to the bottom of the curve: too little margin before the loss "
+                      "blows up (the test's loss also fell partly because training progressed "
+                      "during it). Take about ten times below the minimum.")
+        elif choice < rates.min():
+            advice = "is below the first rate of the test."
+        elif choice < low:
+            advice = ("is where the loss barely falls yet: 1cycle would spend its budget "
+                      "learning slowly. Pick a rate where the loss falls fast, about ten times "
+                      "below the minimum.")
+        else:
+            return self._verdict(True, f"{choice:.3g} is in the accepted range. {summary}")
+        return self._verdict(False, f"{choice:.3g} {advice} {summary}")
+
+    def _verdict(self, passed, message):
+        return CheckResult(self.title, passed, message)
+
+
+MAX_RATE = RangeChoiceExercise()
+
+
+def pick_max_rate_reference(rates, losses):
+    """One tenth of the rate at the lowest (smoothed) loss of the range test."""
+    from .explorers import smooth
+    return float(rates[int(np.argmin(smooth(losses)))] / 10.0)
+
+
+def check_max_rate(fn, range_test):
+    """Check ``fn(rates, losses) -> max_rate`` against the range test that was run."""
+    return MAX_RATE.check(fn, range_test)
+
+
+__all__ = ["ONE_CYCLE", "PLATEAU", "MAX_RATE", "check_one_cycle", "check_plateau",
+           "check_max_rate", "one_cycle_reference", "plateau_reference", "pick_max_rate_reference"]

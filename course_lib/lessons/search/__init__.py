@@ -1,0 +1,1 @@
+"""Notebook search: its experiments, figures, explorers and exercises."""

@@ -1,0 +1,1 @@
+"""Notebook softmax: its experiments, figures, explorers and exercises."""

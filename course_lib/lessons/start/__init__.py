@@ -1,0 +1,1 @@
+"""Notebook start: its experiments, figures, explorers and exercises."""

@@ -1,0 +1,404 @@
+"""Tests of the optimizers notebook's explorers, run helpers and exercises.
+
+The generic fuzz, latency and browser tests cover every registered explorer; these check
+what is specific to this notebook: the lock-step and batched runs agree with
+``surfaces.trajectory``, diverging runs are cut and labelled, the cached-bitmap rendering
+draws the same pixels as a full redraw, and each exercise accepts its solution and rejects
+its listed mistakes and other wrong versions with specific messages.
+"""
+from __future__ import annotations
+
+import io
+import math
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from course_lib import optimizers as opt
+from course_lib import surfaces
+from course_lib.lessons.optimizers import exercises as ex
+from course_lib.lessons.optimizers import explorers as ow
+from course_lib.lessons.explorer import registry
+
+
+def pixels(png):
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
+
+
+# ------------------------------------------------------------------------------- runs
+
+def test_build_optimizer_maps_the_two_sliders_to_each_optimizer():
+    assert opt.make("SGD").momentum == 0.0
+    sgd = ow.build_optimizer("SGD", 0.1, beta_1=0.5, beta_2=0.8)
+    assert type(sgd) is opt.SGD and sgd.momentum == 0.0          # SGD never gets momentum
+    momentum = ow.build_optimizer("Momentum", 0.1, beta_1=0.5, beta_2=0.8)
+    assert momentum.momentum == 0.5 and not momentum.nesterov
+    nesterov = ow.build_optimizer("Nesterov", 0.1, beta_1=0.7)
+    assert nesterov.momentum == 0.7 and nesterov.nesterov
+    rms = ow.build_optimizer("RMSProp", 0.1, beta_1=0.5, beta_2=0.8)
+    assert rms.rho == 0.8
+    adam = ow.build_optimizer("Adam", 0.1, beta_1=0.5, beta_2=0.8)
+    assert (adam.beta_1, adam.beta_2) == (0.5, 0.8)
+    assert ow.default_hyperparameters("RMSProp") == (None, 0.9)
+    assert ow.default_hyperparameters("Nesterov") == (0.9, None)
+    assert ow.default_hyperparameters("AdaGrad") == (None, None)
+
+
+@pytest.mark.parametrize("surface", ow.SURFACE_NAMES)
+@pytest.mark.parametrize("learning_rate", [0.01, 0.3])
+def test_race_gives_the_same_paths_as_trajectory(surface, learning_rate):
+    runs = ow.race(surface, learning_rate, steps=60)
+    for name in opt.OPTIMIZER_NAMES:
+        alone = surfaces.trajectory(opt.make(name, learning_rate), surface, steps=60)
+        # vectorised and scalar NumPy may round the last bit differently (exp on arrays)
+        np.testing.assert_allclose(runs[name].points, alone.points, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(runs[name].losses, alone.losses, rtol=1e-12, atol=1e-15)
+        assert runs[name].diverged == alone.diverged
+        assert runs[name].diverged_at == alone.diverged_at
+
+
+def test_a_cached_race_extended_or_cut_equals_a_fresh_one():
+    short = ow.race("saddle", 0.37, steps=30)
+    longer = ow.race("saddle", 0.37, steps=90)        # continues the cached race
+    cut = ow.race("saddle", 0.37, steps=30)           # cut from the longer one
+    for name in opt.OPTIMIZER_NAMES:
+        fresh = surfaces.trajectory(opt.make(name, 0.37), "saddle", steps=90)
+        np.testing.assert_allclose(longer[name].points, fresh.points, rtol=1e-12, atol=1e-15)
+        np.testing.assert_array_equal(cut[name].points, short[name].points)
+        assert cut[name].diverged == short[name].diverged
+
+
+def test_the_race_at_a_large_rate_contains_diverged_runs():
+    runs = ow.race("rosenbrock", 0.1, steps=100)
+    assert runs["SGD"].diverged and runs["Momentum"].diverged
+    assert not runs["Adam"].diverged
+
+
+@pytest.mark.parametrize("name", opt.OPTIMIZER_NAMES)
+def test_batched_runs_from_several_starts_match_trajectory(name):
+    surface = surfaces.SURFACES["quadratic"]
+    starts = ow.ring_starts(surface, 6)
+    lr = 0.19 if name in ("SGD", "AdaGrad") else 0.05
+    for learning_rate in (lr, 0.25):   # 0.25 makes gradient descent diverge
+        batch = ow.run_from_starts(surface, name, learning_rate, starts, steps=80)
+        assert np.all(np.isfinite(batch.losses))
+        for j, start in enumerate(starts):
+            alone = surfaces.trajectory(opt.make(name, learning_rate), surface, start=start, steps=80)
+            n = len(alone.losses)
+            np.testing.assert_allclose(batch.losses[:n, j], alone.losses, rtol=1e-12, atol=0)
+            assert bool(batch.diverged[j]) == alone.diverged
+            if alone.diverged:
+                assert batch.diverged_at[j] == alone.diverged_at
+                assert np.all(batch.losses[n:, j] == alone.losses[-1])
+
+
+def test_ring_starts_lie_inside_the_box():
+    for name in ow.SURFACE_NAMES:
+        surface = surfaces.SURFACES[name]
+        starts = ow.ring_starts(surface, 8)
+        assert starts.shape == (8, 2)
+        assert np.all((starts[:, 0] > surface.xlim[0]) & (starts[:, 0] < surface.xlim[1]))
+        assert np.all((starts[:, 1] > surface.ylim[0]) & (starts[:, 1] < surface.ylim[1]))
+
+
+def test_first_below_and_steps_to_threshold():
+    losses = np.array([[5.0, 5.0, 5.0], [0.5, 0.5, 2.0], [2.0, 0.1, 0.5], [0.5, 0.1, 3.0]])
+    # column 0 dips below 1, rises, comes back: counted from its last return (step 3)
+    np.testing.assert_array_equal(ow.first_below(losses, 1.0), [3, 1, -1])
+    tr = surfaces.Trajectory(np.zeros((4, 2)), losses[:, 0])
+    assert ow.steps_to_threshold("quadratic", tr, threshold=1.0) == 3
+    assert ow.steps_to_threshold("quadratic", tr, threshold=0.1) is None
+    diverged = surfaces.Trajectory(np.zeros((2, 2)), np.array([1.0, 0.0]), True, 2)
+    assert ow.steps_to_threshold("quadratic", diverged) is None
+
+
+def test_surface_comparison_keeps_each_optimizers_fastest_rate():
+    table = ow.surface_comparison("quadratic", [0.01, 0.1, 0.25], steps=100, n_starts=4,
+                                  names=("SGD",))
+    entry = table["SGD"]
+    assert entry["learning_rate"] == 0.1           # 0.01 is too slow, 0.25 diverges
+    assert entry["reached"] == 1.0
+    assert entry["by_rate"][0] is None and entry["by_rate"][2] is None
+    # the steps reported are those of an independent trajectory run from the ring starts
+    starts = ow.ring_starts("quadratic", 4)
+    needed = [ow.steps_to_threshold("quadratic", surfaces.trajectory(opt.SGD(0.1), "quadratic",
+                                                                     start=s, steps=100))
+              for s in starts]
+    assert entry["steps"] == float(np.median(needed))
+
+
+def test_exit_step_and_loss_gap():
+    surface = surfaces.SURFACES["quadratic"]
+    points = np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 0.0], [0.0, 0.0]])
+    assert ow.exit_step(surface, points) == 2
+    assert ow.exit_step(surface, points[:2]) is None
+    gap = ow.loss_gap("saddle", np.array([-0.25, 0.75]))
+    np.testing.assert_allclose(gap, [ow.GAP_FLOOR, 1.0])
+
+
+# ---------------------------------------------------------------------------- explorers
+
+def test_every_explorer_of_the_notebook_is_registered():
+    names = {s.name: s for s in registry() if s.notebook == "03_optimizers"}
+    assert set(names) == {"trajectory_explorer", "race_explorer", "training_explorer"}
+    assert names["training_explorer"].retraining
+    assert not names["trajectory_explorer"].retraining and not names["race_explorer"].retraining
+
+
+def test_a_diverging_trajectory_is_cut_where_it_leaves_the_plot_and_labelled():
+    explorer = ow.trajectory_explorer()
+    explorer.update(surface="quadratic", optimizer="SGD", learning_rate=0.3, steps=200,
+                    start_x=-3.5, start_y=1.5)
+    assert explorer.trajectory.diverged
+    assert "diverged" in explorer.status.value
+    assert explorer.paths.note.get_visible() and "diverged" in explorer.paths.note.get_text()
+    drawn = explorer.drawn_data()["SGD path"]
+    inside = ((drawn[:, 0] >= -4) & (drawn[:, 0] <= 4) & (drawn[:, 1] >= -2) & (drawn[:, 1] <= 2))
+    assert inside[:-1].all() and not inside[-1]   # drawn up to the point that leaves the plot
+    assert all(np.isfinite(a).all() for a in explorer.drawn_data().values())
+    explorer.update(learning_rate=0.1)
+    assert not explorer.trajectory.diverged and not explorer.paths.note.get_visible()
+    assert "final loss" in explorer.status.value
+
+
+def test_choosing_a_surface_moves_the_start_sliders_to_its_box():
+    explorer = ow.trajectory_explorer()
+    explorer.redraw()
+    explorer.controls["surface"].value = "rosenbrock"          # as in the browser
+    rosenbrock = surfaces.SURFACES["rosenbrock"]
+    assert (explorer.controls["start_x"].min, explorer.controls["start_x"].max) == rosenbrock.xlim
+    assert (explorer.controls["start_y"].min, explorer.controls["start_y"].max) == rosenbrock.ylim
+    assert explorer.controls["start_x"].value == pytest.approx(rosenbrock.default_start[0])
+    assert explorer.controls["start_y"].value == pytest.approx(rosenbrock.default_start[1])
+    np.testing.assert_allclose(explorer.trajectory.points[0], rosenbrock.default_start, atol=1e-9)
+
+
+def test_choosing_an_optimizer_sets_its_defaults_and_greys_out_unused_sliders():
+    explorer = ow.trajectory_explorer()
+    explorer.redraw()
+    explorer.controls["optimizer"].value = "RMSProp"
+    assert explorer.controls["beta_1"].disabled and not explorer.controls["beta_2"].disabled
+    assert explorer.controls["beta_2"].value == pytest.approx(0.9)
+    explorer.controls["optimizer"].value = "Adam"
+    assert explorer.controls["beta_1"].value == pytest.approx(0.9)
+    assert explorer.controls["beta_2"].value == pytest.approx(0.999)
+    explorer.controls["optimizer"].value = "SGD"
+    assert explorer.controls["beta_1"].disabled and explorer.controls["beta_2"].disabled
+
+
+def test_the_start_is_clipped_into_the_box_of_the_surface():
+    explorer = ow.trajectory_explorer()
+    explorer.update(surface="quadratic", start_x=4.0, start_y=2.0)
+    explorer.update(surface="rosenbrock")      # held update: sliders keep their values
+    start = explorer.trajectory.points[0]
+    assert -2.0 <= start[0] <= 2.0 and -1.0 <= start[1] <= 3.0
+
+
+@pytest.mark.parametrize("factory", [ow.trajectory_explorer, ow.race_explorer])
+@pytest.mark.parametrize("surface", ow.SURFACE_NAMES)
+def test_cached_bitmap_rendering_draws_the_same_pixels_as_a_full_redraw(factory, surface):
+    explorer = factory()
+    explorer.redraw()
+    explorer.update(surface="saddle", steps=40)            # visit another background first
+    explorer.update(surface=surface, learning_rate=0.02, steps=90)
+    fast = pixels(explorer.image.value)                      # from the cached bitmaps
+    moving = explorer.paths.moving_artists()
+    for artist in moving:
+        artist.set_animated(False)
+    explorer.canvas.draw()                                   # the whole figure, drawn normally
+    full = np.asarray(explorer.canvas.buffer_rgba())[..., :3].astype(np.int16)
+    for artist in moving:
+        artist.set_animated(True)
+    assert fast.shape == full.shape
+    assert np.abs(fast - full).max() <= 2
+
+
+def test_the_race_explorer_names_the_runs_that_diverged():
+    explorer = ow.race_explorer()
+    explorer.update(surface="rosenbrock", learning_rate=0.1, steps=100)
+    assert "SGD" in explorer.status.value and "diverged" in explorer.status.value
+    assert "Momentum" in explorer.paths.note.get_text()
+    assert "Adam" not in explorer.paths.note.get_text()
+    assert set(explorer.trajectories) == set(opt.OPTIMIZER_NAMES)
+
+
+def test_formula_explorers_redraw_quickly_when_a_slider_moves():
+    """A rough in-process check (the latency suite measures properly): the median redraw
+    of a learning-rate sweep stays well under the 100 ms budget, in CPU time."""
+    import time
+    for explorer in (ow.trajectory_explorer(), ow.race_explorer()):
+        explorer.redraw()
+        times = []
+        for lr in np.geomspace(1e-3, 1.0, 15):
+            start = time.process_time()
+            explorer.update(learning_rate=float(lr))
+            times.append(time.process_time() - start)
+        assert np.median(times) < 0.1, (type(explorer).__name__, np.median(times))
+
+
+def test_the_training_explorer_labels_a_diverged_run():
+    explorer = ow.training_explorer()
+    explorer.update(optimizer="Momentum", learning_rate=10 ** 0.5)
+    assert explorer.run.diverged_at is not None
+    assert "diverged" in explorer.status.value
+    assert "diverged" in explorer.curves.note.get_text()
+    assert all(np.isfinite(a).all() for a in explorer.drawn_data().values())
+    explorer.update(optimizer="Adam", learning_rate=0.01)
+    assert explorer.run.diverged_at is None and explorer.curves.note.get_text() == ""
+
+
+def test_digits_runs_are_deterministic_and_cached():
+    first = ow.digits_run("Adam", 0.01)
+    assert ow.digits_run("Adam", 0.01) is first
+    again = ow.digits_run.__wrapped__("Adam", 0.01)
+    assert again.loss == first.loss and again.val_loss == first.val_loss
+    assert len(first.loss) == ow.DIGITS_SETUP["epochs"]
+    assert first.epochs_to(10.0) == 1
+    assert first.epochs_to(-1.0) is None
+
+
+def test_mixed_unit_digits_really_have_mixed_scales():
+    x_standard = ow.digits_data("standardized")[0]
+    x_mixed = ow.digits_data("mixed units")[0]
+    spread = x_mixed.std(axis=0)
+    spread = spread[spread > 0]
+    assert spread.max() / spread.min() > 100
+    assert x_standard.shape == x_mixed.shape == (ow.DIGITS_SETUP["n_train"], 64)
+
+
+def test_best_run_skips_diverged_runs():
+    ok = ow.DigitsRun("SGD", 0.1, (1.0,), (0.5,), (0.9,))
+    bad = ow.DigitsRun("SGD", 1.0, (1.0,), (0.1,), (0.9,), diverged_at=2)
+    assert bad.final_val_loss == math.inf
+    assert ow.best_run([bad, ok]) is ok
+
+
+def test_format_table_pads_columns():
+    text = ow.format_table(["name", "x"], [["SGD", "1"], ["Momentum", "10"]])
+    lines = text.splitlines()
+    assert lines[0] == "name       x"
+    assert lines[2] == "SGD        1" and lines[3] == "Momentum  10"
+    assert set(lines[1]) <= {"-", " "}
+
+
+def test_source_stars_cover_the_eight_optimizers():
+    assert set(ow.SOURCE_STARS) == set(opt.OPTIMIZER_NAMES)
+    assert ow.SOURCE_STARS["AdaGrad"][1].startswith("*") and ow.SOURCE_STARS["SGD"] == ("*", "***")
+
+
+# ---------------------------------------------------------------------------- exercises
+
+EXERCISES = [
+    pytest.param(ex.MOMENTUM_STEP, ex.check_momentum_step, id="momentum_step"),
+    pytest.param(ex.ADAM_STEP, ex.check_adam_step, id="adam_step"),
+    pytest.param(ex.DIVERGING_RATES, ex.check_diverging_rates, id="diverging_rates"),
+]
+
+
+@pytest.mark.parametrize("exercise, check", EXERCISES)
+def test_each_checker_accepts_its_reference(exercise, check):
+    result = check(exercise.reference)
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize("exercise, check", EXERCISES)
+def test_each_listed_mistake_gets_its_own_message(exercise, check):
+    messages = set()
+    for mistake in exercise.mistakes:
+        result = check(mistake.implementation)
+        assert not result.passed
+        assert result.message == mistake.explanation
+        messages.add(result.message)
+    assert len(messages) == len(exercise.mistakes)
+
+
+@pytest.mark.parametrize("exercise, check", EXERCISES)
+def test_a_stub_is_told_to_start(exercise, check):
+    def stub(*args, **kwargs):
+        raise NotImplementedError
+    result = check(stub)
+    assert not result.passed and "not implemented yet" in result.message
+
+
+def test_the_reference_solutions_agree_with_the_library():
+    # momentum: the library's SGD with momentum takes the same steps
+    w, v = np.array([1.0, -2.0]), np.zeros(2)
+    lib_w, sgd = w.copy(), opt.SGD(0.1, momentum=0.9)
+    for g in [np.array([0.5, -1.5]), np.array([0.2, 0.4]), np.array([-1.0, 0.3])]:
+        w, v = ex.momentum_step_reference(w, v, g, 0.1, 0.9)
+        sgd.step([lib_w], [g])
+        np.testing.assert_allclose(lib_w, w, rtol=1e-14)
+    # Adam: the textbook step equals Keras's up to epsilon's place (tiny for O(1) gradients)
+    w, m, s = np.array([0.5, -1.0]), np.zeros(2), np.zeros(2)
+    adam, lib_w = opt.Adam(0.01), w.copy()
+    for t, g in enumerate([np.array([0.3, -2.0]), np.array([0.1, 1.0]), np.array([-0.4, 0.5])], 1):
+        w, m, s = ex.adam_step_reference(w, g, m, s, t, learning_rate=0.01)
+        adam.step([lib_w], [g])
+        np.testing.assert_allclose(lib_w, w, rtol=1e-6)
+    # divergence threshold: gradient descent on the quadratic surface (L = 10)
+    rates = np.array([0.15, 0.19, 0.21, 0.3])
+    predicted = ex.diverging_rates_reference(np.diag([1.0, 10.0]), rates)
+    runs = [surfaces.trajectory(opt.SGD(lr), "quadratic", steps=300) for lr in rates]
+    observed = [run.losses[-1] > run.losses[0] for run in runs]
+    np.testing.assert_array_equal(predicted, observed)
+
+
+def test_other_wrong_momentum_versions_are_rejected_with_useful_messages():
+    def only_weights(w, v, g, learning_rate, momentum):
+        return w + momentum * v - learning_rate * g
+    result = ex.check_momentum_step(only_weights)
+    assert not result.passed and "expected 2 results" in result.message
+
+    def lr_times_momentum(w, v, g, learning_rate, momentum):
+        v_new = learning_rate * momentum * v - learning_rate * g
+        return w + v_new, v_new
+    result = ex.check_momentum_step(lr_times_momentum)
+    assert not result.passed and "case 'moving already'" in result.message
+
+    def crashes(w, v, g, learning_rate, momentum):
+        return w @ np.ones(5), v
+    result = ex.check_momentum_step(crashes)
+    assert not result.passed and "raised ValueError" in result.message
+
+
+def test_other_wrong_adam_versions_are_rejected_with_useful_messages():
+    def counts_from_zero(w, g, m, s, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                         epsilon=1e-7):
+        return ex.adam_step_reference(w, g, m, s, t + 1, learning_rate, beta_1, beta_2, epsilon)
+    result = ex.check_adam_step(counts_from_zero)
+    assert not result.passed and "case 'first step'" in result.message
+
+    def ignores_arguments(w, g, m, s, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                          epsilon=1e-7):
+        return ex.adam_step_reference(w, g, m, s, t)      # always the default rate and betas
+    result = ex.check_adam_step(ignores_arguments)
+    assert not result.passed and "case 'first step'" in result.message
+
+    def returns_nan(w, g, m, s, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        w_new, m_new, s_new = ex.adam_step_reference(w, g, m, s, t, learning_rate, beta_1,
+                                                     beta_2, epsilon)
+        return w_new * np.nan, m_new, s_new
+    result = ex.check_adam_step(returns_nan)
+    assert not result.passed and "NaN or inf" in result.message
+
+
+def test_other_wrong_divergence_predictions_are_rejected_with_useful_messages():
+    def returns_threshold(hessian, learning_rates):
+        return 2.0 / np.linalg.eigvalsh(hessian).max()
+    result = ex.check_diverging_rates(returns_threshold)
+    assert not result.passed and "expected shape (7,)" in result.message
+
+    def fixed_limit(hessian, learning_rates):
+        return np.asarray(learning_rates) > 0.2                # only right for the notebook's bowl
+    result = ex.check_diverging_rates(fixed_limit)
+    assert not result.passed and "case 'a rotated bowl (off-diagonal terms)'" in result.message
+
+
+def test_checking_raises_no_warnings_for_the_listed_mistakes():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for exercise in (ex.MOMENTUM_STEP, ex.ADAM_STEP, ex.DIVERGING_RATES):
+            for mistake in exercise.mistakes:
+                exercise.check(mistake.implementation)

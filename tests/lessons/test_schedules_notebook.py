@@ -1,0 +1,393 @@
+"""Widgets, helpers and exercises of the notebook on learning-rate schedules and callbacks."""
+import math
+import time
+import warnings
+
+import matplotlib
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from course_lib import schedules
+from course_lib.callbacks import EarlyStopping, ReduceLROnPlateau
+from course_lib.lessons.schedules import exercises as ex
+from course_lib.optimizers import SGD
+from course_lib.lessons.schedules import explorers as w
+
+matplotlib.use("Agg")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def test_steps_per_epoch_counts_the_short_last_batch():
+    assert w.steps_per_epoch(1257, 32) == 40          # 39 full batches + one of 9
+    assert w.steps_per_epoch(64, 32) == 2
+    assert w.steps_per_epoch(1, 32) == 1
+    with pytest.raises(ValueError):
+        w.steps_per_epoch(0, 32)
+
+
+@pytest.mark.parametrize("name", w.SCHEDULE_NAMES)
+def test_make_schedule_converts_epochs_to_steps(name):
+    spe, epochs = 40, 30
+    sched = w.make_schedule(name, 0.1, epochs, spe, decay_epochs=5, factor=0.5, power=1.0)
+    steps = np.arange(epochs * spe)
+    rates = w.rates_of(sched, steps)
+    assert rates.shape == steps.shape and np.all(np.isfinite(rates)) and np.all(rates > 0)
+    if name == "constant":
+        assert np.all(rates == 0.1)
+    elif name == "power":
+        assert np.isclose(rates[5 * spe], 0.1 / 2) and np.isclose(rates[10 * spe], 0.1 / 3)
+    elif name == "exponential":
+        assert np.isclose(rates[5 * spe], 0.05) and np.isclose(rates[10 * spe], 0.025)
+    elif name == "piecewise constant":
+        # boundaries at epochs 5 and 15: the last step of epoch 4 keeps the first value
+        assert rates[5 * spe - 1] == 0.1 and rates[5 * spe] == 0.05
+        assert rates[15 * spe - 1] == 0.05 and rates[15 * spe] == 0.025
+    elif name == "step decay":
+        expected = 0.1 * 0.5 ** np.floor(steps / (5 * spe))
+        assert np.allclose(rates, expected)
+    else:
+        assert int(np.argmax(rates)) == round(0.9 * epochs * spe / 2)
+
+
+@pytest.mark.parametrize("name", w.BUDGET_SCHEDULES)
+@pytest.mark.parametrize("epochs", [4, 10, 30])
+def test_budget_schedules_do_their_whole_job_within_the_budget(name, epochs):
+    spe = 10
+    total = epochs * spe
+    sched = w.budget_schedule(name, 0.2, epochs, spe)
+    rates = w.rates_of(sched, np.arange(total))
+    assert np.all(np.isfinite(rates)) and rates[0] <= 0.2 + 1e-12
+    if name in ("constant", "performance"):
+        assert np.all(rates == 0.2)
+    elif name == "piecewise constant":
+        assert max(sched.boundaries) < total and rates[-1] == pytest.approx(0.02)
+    elif name == "1cycle":
+        assert sched.total_steps == total and rates.max() == pytest.approx(0.2, rel=0.02)
+    else:
+        assert rates[-1] < 0.2 / 5                    # well decayed by the end
+    callbacks = w.budget_callbacks(name, epochs)
+    has_plateau = len(callbacks) == 1 and isinstance(callbacks[0], ReduceLROnPlateau)
+    assert has_plateau == (name == "performance")
+
+
+def test_plot_rates_draws_exactly_the_training_and_an_epoch_axis():
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    sched = schedules.ExponentialDecay(0.1, 800, 0.1)
+    used = sched(np.arange(1200))
+    drawn = w.plot_rates(ax, {"exponential": sched}, 1200, 40, used={"exponential": used})
+    steps, rates = drawn["exponential"]
+    assert steps[0] == 0 and steps[-1] == 1199 and ax.get_xlim() == (0, 1200)
+    assert np.allclose(rates, 0.1 * 0.1 ** (steps / 800))
+    assert ax.get_xlabel().startswith("optimizer step")
+    top = [child for child in ax.get_children() if type(child).__name__ == "SecondaryAxis"]
+    assert top and top[0].get_xlabel() == "epoch"
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- callbacks
+
+class _FakeModel:
+    def __init__(self, lr=0.1):
+        self.optimizer = SGD(lr)
+        self.stop_training = False
+
+    def get_weights(self):
+        return []
+
+    def set_weights(self, weights):
+        pass
+
+
+def test_dry_run_records_the_first_stop_and_cancels_it():
+    model = _FakeModel()
+    dry = w.DryRun(EarlyStopping(patience=2))
+    dry.set_model(model)
+    dry.on_train_begin()
+    values = [1.0, 0.5, 0.6, 0.7, 0.8, 0.4, 0.9, 0.9, 0.9]
+    for epoch, value in enumerate(values):
+        dry.on_epoch_begin(epoch)
+        dry.on_epoch_end(epoch, {"val_loss": value})
+        assert not model.stop_training               # never stops
+    dry.on_train_end()
+    assert dry.would_stop_at == 3                     # best at 1, two epochs without improvement
+    with pytest.raises(TypeError):
+        w.DryRun("not a callback")
+
+
+def test_step_log_records_the_rate_of_every_step():
+    schedule = schedules.StepDecay(0.05, 5, 0.5)
+    model, history, log = w.train_digits(schedule, 2, batch_size=256, n_train=512, seed=1)
+    assert model.optimizer.iterations == 4 == len(log.rates) == len(log.losses)
+    assert np.allclose(log.rates, 0.05 * 0.5 ** np.floor(np.arange(4) / 5))
+    assert np.all(np.isfinite(log.losses))
+
+
+def test_range_test_grows_the_rate_geometrically_and_finds_a_minimum():
+    result = w.lr_range_test(1e-4, 10.0, batch_size=64)
+    ratios = result.rates[1:] / result.rates[:-1]
+    assert result.rates[0] == pytest.approx(1e-4) and np.allclose(ratios, ratios[0])
+    assert len(result.rates) == len(result.losses) == len(result.smoothed) <= 20
+    assert result.rate_at_minimum == result.rates[np.argmin(result.smoothed)]
+    assert result.suggested_max_rate() == pytest.approx(result.rate_at_minimum / 10)
+    with pytest.raises(ValueError):
+        w.lr_range_test(1.0, 0.1)
+
+
+def test_smooth_is_a_bias_corrected_moving_average():
+    assert np.allclose(w.smooth([2.0, 2.0, 2.0]), 2.0)
+    values = np.array([1.0, 3.0])
+    # a1 = 0.2 * 1 = 0.2 -> 1; a2 = 0.8 * 0.2 + 0.2 * 3 = 0.76 -> 0.76 / 0.36
+    assert np.allclose(w.smooth(values, beta=0.8), [1.0, 0.76 / 0.36])
+
+
+def test_callback_timeline_draws_the_events():
+    import matplotlib.pyplot as plt
+
+    class H:
+        history = {"loss": [1.0, 0.5, 0.4, 0.4], "val_loss": [1.0, 0.6, 0.7, 0.8],
+                   "learning_rate": [0.1, 0.1, 0.1, 0.05]}
+    fig, axes = plt.subplots(3, 1)
+    drawn = w.plot_callback_timeline(axes, H, reductions=[(2, 0.1, 0.05)], would_stop_at=3,
+                                     saved_epochs=[0, 1], kept_epoch=1)
+    assert set(drawn) == {"loss", "val_loss", "learning_rate"}
+    assert [tick.get_text() for tick in axes[2].get_yticklabels()] == [
+        "ModelCheckpoint saved", "ReduceLROnPlateau fired", "EarlyStopping: stop"]
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- explorers
+
+def test_schedule_explorer_spans_the_training_and_highlights_the_choice():
+    explorer = w.schedule_explorer()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explorer.update(schedule="1cycle", epochs=12, batch_size=64)
+    spe = w.steps_per_epoch(1257, 64)
+    line = explorer.lines["1cycle"]
+    assert explorer.ax.get_xlim() == (0, 12 * spe)
+    assert line.get_xdata()[-1] == 12 * spe - 1
+    assert line.get_linewidth() > explorer.lines["power"].get_linewidth()
+    assert set(explorer.drawn_data()) == set(w.SCHEDULE_NAMES)
+    assert "max rate" in explorer.status.value
+
+
+@pytest.mark.parametrize("values", [
+    dict(learning_rate=1e-4, epochs=2, batch_size=256, decay_epochs=1, factor=0.05, power=3.0),
+    dict(learning_rate=1.0, epochs=60, batch_size=16, decay_epochs=30, factor=0.95, power=0.0,
+         anneal_fraction=0.5),
+])
+def test_schedule_explorer_extremes_are_finite_and_fast(values):
+    explorer = w.schedule_explorer()
+    for name in w.SCHEDULE_NAMES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            explorer.update(schedule=name, **values)
+        for key, array in explorer.drawn_data().items():
+            assert np.all(np.isfinite(array)) and np.all(array > 0), key
+    start = time.perf_counter()
+    explorer.update(factor=0.5)
+    assert time.perf_counter() - start < 1.0          # generous: shared CI machines
+
+
+def test_training_explorer_labels_divergence_and_caches_runs():
+    explorer = w.training_explorer()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explorer.update(schedule="exponential", learning_rate=10 ** 0.5, epochs=8)
+    assert "constant rate is unstable" in explorer.status.value
+    assert "unstable" in explorer.warning.get_text()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explorer.update(schedule="exponential", learning_rate=10 ** 0.5, epochs=16)
+    assert "constant rate diverged (loss NaN/inf) in epoch" in explorer.status.value
+    assert "diverged" in explorer.warning.get_text()
+    baseline = explorer.drawn_data()["baseline loss"]
+    assert 0 < len(baseline) < 16                       # drawn up to the divergence
+    for key, array in explorer.drawn_data().items():
+        assert np.all(np.isfinite(array)), key
+    hits = w.TrainingExplorer.run.cache_info().hits
+    explorer.update(schedule="power")                   # the constant baseline is cached
+    assert w.TrainingExplorer.run.cache_info().hits > hits
+    start = time.perf_counter()
+    explorer.update(schedule="exponential")             # both runs cached: drawing only
+    assert time.perf_counter() - start < 1.0
+
+
+def test_training_explorer_lr_axis_shows_the_schedule():
+    explorer = w.training_explorer(schedule="step decay", learning_rate=0.1, epochs=12)
+    explorer.redraw()
+    rates = explorer.drawn_data()["schedule rate"]
+    assert len(rates) == 12 * explorer.spe
+    assert np.allclose(rates, 0.1 * 0.5 ** np.floor(np.arange(len(rates)) / (2 * explorer.spe)))
+    assert np.all(explorer.drawn_data()["baseline rate"] == 0.1)
+
+
+# ----------------------------------------------------------------------------- exercise 1
+
+def test_one_cycle_reference_matches_the_library():
+    for kwargs in ({"max_lr": 0.1, "total_steps": 1200, "initial_lr": 0.01, "final_lr": 1e-5,
+                    "anneal_fraction": 0.1},
+                   {"max_lr": 0.5, "total_steps": 101, "initial_lr": 0.05, "final_lr": 5e-4,
+                    "anneal_fraction": 0.2}):
+        library = schedules.OneCycle(kwargs["max_lr"], kwargs["total_steps"],
+                                     initial_learning_rate=kwargs["initial_lr"],
+                                     final_learning_rate=kwargs["final_lr"],
+                                     anneal_fraction=kwargs["anneal_fraction"])
+        steps = np.arange(kwargs["total_steps"] + 20)
+        reference = [ex.one_cycle_reference(int(t), **kwargs) for t in steps]
+        assert np.allclose(reference, library(steps))
+
+
+def test_one_cycle_accepts_the_reference_and_an_equivalent_solution():
+    assert ex.check_one_cycle(ex.one_cycle_reference).passed
+
+    def with_interp(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction=0.1):
+        c = (1 - anneal_fraction) * total_steps
+        return float(np.interp(step, [0, c / 2, c, total_steps],
+                               [initial_lr, max_lr, initial_lr, final_lr]))
+    assert ex.check_one_cycle(with_interp).passed
+
+
+@pytest.mark.parametrize("mistake, scalar", [
+    (0, ex._peak_at_half_of_training), (1, ex._symmetric_triangle), (2, ex._no_annealing),
+    (3, ex._anneal_to_zero), (4, ex._warm_up_from_zero), (5, ex._keeps_going_after_the_end),
+    (6, ex._rounded_phases)])
+def test_one_cycle_rejects_each_known_mistake_with_its_advice(mistake, scalar):
+    result = ex.check_one_cycle(scalar)
+    assert not result.passed
+    assert result.message == ex.ONE_CYCLE.mistakes[mistake].explanation
+
+
+def test_one_cycle_rejects_other_wrong_versions():
+    def stub(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction=0.1):
+        raise NotImplementedError
+    assert "not implemented yet" in ex.check_one_cycle(stub).message
+
+    def constant(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction=0.1):
+        return max_lr
+    message = ex.check_one_cycle(constant).message
+    assert "case '30 epochs of 40 steps, max 0.1' at index (0,): expected 0.01, got 0.1" in message
+
+    def cosine(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction=0.1):
+        phase = math.pi * min(step, total_steps) / total_steps
+        return final_lr + (max_lr - final_lr) * (1 + math.cos(phase)) / 2
+    assert "expected" in ex.check_one_cycle(cosine).message
+
+    def crashes(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction=0.1):
+        return max_lr / (step - step)
+    assert "raised ZeroDivisionError" in ex.check_one_cycle(crashes).message
+    assert "expected a function" in ex.check_one_cycle(0.1).message
+
+
+# ----------------------------------------------------------------------------- exercise 2
+
+def _library_plateau(val_losses, initial_lr, **kwargs):
+    model = _FakeModel(initial_lr)
+    callback = ReduceLROnPlateau(**kwargs)
+    callback.set_model(model)
+    callback.on_train_begin()
+    rates = []
+    for epoch, value in enumerate(val_losses):
+        rates.append(model.optimizer.current_learning_rate)
+        callback.on_epoch_end(epoch, {"val_loss": value})
+    return rates
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.floats(0.0, 2.0), min_size=1, max_size=40),
+       factor=st.sampled_from([0.1, 0.5, 0.9]), patience=st.integers(0, 4),
+       cooldown=st.integers(0, 3), min_lr=st.sampled_from([0.0, 0.01, 0.05]),
+       min_delta=st.sampled_from([0.0, 1e-4, 0.05]))
+def test_plateau_reference_matches_the_library_callback(values, factor, patience, cooldown,
+                                                        min_lr, min_delta):
+    kwargs = dict(factor=factor, patience=patience, cooldown=cooldown, min_lr=min_lr,
+                  min_delta=min_delta)
+    assert np.allclose(ex.plateau_reference(values, 0.1, **kwargs),
+                       _library_plateau(values, 0.1, **kwargs))
+
+
+def test_plateau_accepts_the_reference():
+    assert ex.check_plateau(ex.plateau_reference).passed
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_plateau_rejects_each_known_mistake_with_its_advice(index):
+    mistake = ex.PLATEAU.mistakes[index]
+    result = ex.check_plateau(mistake.implementation)   # wrapping an array result is harmless
+    assert not result.passed and result.message == mistake.explanation
+
+
+def test_plateau_rejects_other_wrong_versions():
+    def never_reduces(val_losses, initial_lr, factor=0.1, patience=10, cooldown=0, min_lr=0.0,
+                      min_delta=0.0):
+        return [initial_lr] * len(val_losses)
+    message = ex.check_plateau(never_reduces).message
+    assert message.startswith("case 'hand-made, patience 2, factor 0.5' at index (4,)")
+
+    def every_patience_epochs(val_losses, initial_lr, factor=0.1, patience=10, cooldown=0,
+                              min_lr=0.0, min_delta=0.0):
+        return [initial_lr * factor ** (e // max(patience, 1)) for e in range(len(val_losses))]
+    assert "expected" in ex.check_plateau(every_patience_epochs).message
+
+    def too_short(val_losses, initial_lr, **kwargs):
+        return ex.plateau_reference(val_losses, initial_lr, **kwargs)[:-1]
+    assert "shape" in ex.check_plateau(too_short).message
+
+
+# ----------------------------------------------------------------------------- exercise 3
+
+def _synthetic_range_test():
+    rates = 1e-4 * 10 ** (np.arange(40) / 8)           # 1e-4 .. ~7.5
+    centre = np.log10(0.5)                             # the loss is lowest at rate 0.5
+    losses = 1.0 + (np.log10(rates) - centre) ** 2 / 4
+    return w.RangeTest(rates, losses, w.smooth(losses))
+
+
+def test_max_rate_accepts_the_rule_of_ten_and_a_range():
+    result = _synthetic_range_test()
+    at_min = result.rate_at_minimum
+    assert ex.check_max_rate(ex.pick_max_rate_reference, result).passed
+    low, high = ex.MAX_RATE.band(result)
+    assert low == pytest.approx(at_min / 30) and high == pytest.approx(at_min / 6)
+    assert ex.check_max_rate(lambda r, l: at_min / 20, result).passed
+    assert ex.check_max_rate(lambda r, l: at_min / 7, result).passed
+
+
+@pytest.mark.parametrize("choice, words", [
+    (lambda at_min: at_min, "at or past the bottom"),
+    (lambda at_min: at_min * 2, "at or past the bottom"),
+    (lambda at_min: at_min / 2, "close to the bottom"),
+    (lambda at_min: at_min / 5, "close to the bottom"),
+    (lambda at_min: at_min / 100, "barely falls"),
+    (lambda at_min: 1e-6, "below the first rate"),
+    (lambda at_min: 100.0, "beyond the last rate"),
+    (lambda at_min: -0.1, "positive number"),
+    (lambda at_min: float("nan"), "positive number"),
+    (lambda at_min: "0.1", "return one number"),
+    (lambda at_min: [0.1], "return one number"),
+])
+def test_max_rate_rejects_wrong_choices_with_specific_advice(choice, words):
+    result = _synthetic_range_test()
+    value = choice(result.rate_at_minimum)
+    check = ex.check_max_rate(lambda rates, losses: value, result)
+    assert not check.passed and words in check.message
+
+
+def test_max_rate_stub_and_errors():
+    result = _synthetic_range_test()
+
+    def stub(rates, losses):
+        raise NotImplementedError
+    assert "not implemented yet" in ex.check_max_rate(stub, result).message
+    assert "raised IndexError" in ex.check_max_rate(lambda r, l: r[1000], result).message
+    assert "expected a function" in ex.check_max_rate(0.05, result).message
+
+
+def test_max_rate_on_a_real_range_test():
+    result = w.lr_range_test(1e-4, 10.0)
+    assert ex.check_max_rate(ex.pick_max_rate_reference, result).passed
+    assert not ex.check_max_rate(lambda r, l: result.rate_at_minimum, result).passed

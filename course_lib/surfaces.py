@@ -131,11 +131,27 @@ class Trajectory:
         """The first step after which the point is within ``tol`` of ``point`` (and stays
         within ``tol`` to the end), or ``None`` if it never settles there."""
         distance = np.linalg.norm(self.points - np.asarray(point, dtype=np.float64), axis=1)
-        outside = np.flatnonzero(distance > tol)
-        if outside.size == 0:
-            return 0
-        last_outside = int(outside[-1])
-        return None if last_outside == len(distance) - 1 else last_outside + 1
+        return settling_step(distance <= tol)
+
+
+def settling_step(inside):
+    """The first step from which ``inside`` holds to the end, or ``None`` if it does not hold
+    at the last step.
+
+    ``inside`` is a boolean array of shape (steps + 1,) or (steps + 1, k) (one column per
+    run); the answer is an int (or None), or a list of them, one per column. This is the
+    course's one definition of "reached and stayed": a loss below a threshold, a point
+    within a tolerance of a minimum.
+    """
+    inside = np.asarray(inside, dtype=bool)
+    if inside.ndim == 2:
+        return [settling_step(inside[:, j]) for j in range(inside.shape[1])]
+    if inside.ndim != 1 or inside.size == 0:
+        raise ValueError(f"inside must be a non-empty 1-D or 2-D boolean array; got shape {inside.shape}.")
+    if not inside[-1]:
+        return None
+    outside = np.flatnonzero(~inside)
+    return 0 if outside.size == 0 else int(outside[-1]) + 1
 
 
 def trajectory(optimizer, surface, start=None, steps=100) -> Trajectory:

@@ -47,16 +47,16 @@ class Explorer:
         Figure size in inches.
     dpi : int
         Resolution of the rendered PNG (80 keeps redraws fast and notebooks small).
-    retraining : bool
-        True when a redraw trains a network (budget 1 s instead of 100 ms); such
-        explorers update on slider release only (``continuous_update=False``).
+
+    The class attribute ``retraining`` is True when a redraw trains a network (budget 1 s
+    instead of 100 ms); such explorers update on slider release only
+    (``continuous_update=False``). It is declared once, on the class; the registry reads it
+    from there.
     """
 
     retraining = False
 
-    def __init__(self, controls, *, figsize=(7.0, 4.2), dpi=80, retraining=None, title=None):
-        if retraining is not None:
-            self.retraining = bool(retraining)
+    def __init__(self, controls, *, figsize=(7.0, 4.2), dpi=80, title=None):
         self.controls = dict(controls)
         for name, control in self.controls.items():
             if not hasattr(control, "value"):
@@ -299,14 +299,19 @@ class ExplorerSpec:
 _REGISTRY: dict[str, ExplorerSpec] = {}
 
 
-def register(notebook, *, retraining=False):
+def register(notebook, explorer):
     """Decorator: record an explorer factory as shown in ``notebook`` (its file stem).
 
-    The factory must be callable with no arguments (its defaults are what the notebook shows).
+    ``explorer`` is the :class:`Explorer` subclass the factory returns; its ``retraining``
+    attribute sets the latency budget. The factory must be callable with no arguments (its
+    defaults are what the notebook shows).
     """
+    if not (isinstance(explorer, type) and issubclass(explorer, Explorer)):
+        raise TypeError(f"explorer must be an Explorer subclass; got {explorer!r}.")
+
     def decorate(factory):
         spec = ExplorerSpec(notebook=notebook, name=factory.__name__, factory=factory,
-                            retraining=retraining)
+                            retraining=bool(explorer.retraining))
         _REGISTRY[f"{notebook}:{factory.__name__}"] = spec
         factory.explorer_spec = spec
         return factory

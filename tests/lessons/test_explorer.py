@@ -66,9 +66,18 @@ def test_nothing_is_drawn_before_the_first_redraw():
     assert explorer.image.value == b""
 
 
+class RetrainingLineExplorer(LineExplorer):
+    retraining = True
+
+
+def test_register_takes_an_explorer_class():
+    with pytest.raises(TypeError, match="explorer must be an Explorer subclass"):
+        register("99_zz_test", lambda: None)
+
+
 def test_retraining_explorers_update_on_release_only():
     formula = LineExplorer()
-    retraining = LineExplorer(retraining=True)
+    retraining = RetrainingLineExplorer()
     assert formula.retraining is False
     assert formula.controls["slope"].continuous_update is True
     assert retraining.retraining is True
@@ -200,9 +209,9 @@ def clean_registry(monkeypatch):
 
 
 def test_register_records_the_factory_under_its_notebook(clean_registry):
-    @register("99_zz_test", retraining=True)
+    @register("99_zz_test", RetrainingLineExplorer)
     def tiny_line_explorer():
-        return LineExplorer(retraining=True)
+        return RetrainingLineExplorer()
 
     spec = tiny_line_explorer.explorer_spec
     assert spec == ExplorerSpec(notebook="99_zz_test", name="tiny_line_explorer",
@@ -217,7 +226,7 @@ def test_registry_is_sorted_by_notebook_then_name(clean_registry):
         def factory():
             return LineExplorer()
         factory.__name__ = name
-        register(notebook)(factory)
+        register(notebook, LineExplorer)(factory)
     keys = [(spec.notebook, spec.name) for spec in registry()]
     assert keys == sorted(keys)
     assert [k for k in keys if k[0].startswith("99_zz")] == [

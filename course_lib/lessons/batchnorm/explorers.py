@@ -298,7 +298,7 @@ class InputScalingExplorer(BlitExplorer):
         self.set_status(" | ".join(notes))
 
 
-@register(NOTEBOOK)
+@register(NOTEBOOK, InputScalingExplorer)
 def input_scaling_explorer(**kwargs):
     """Explorer: how the scale of one input stretches the loss contours and slows descent."""
     return InputScalingExplorer(**kwargs)
@@ -635,7 +635,7 @@ def describe_spread(last, activation):
     return f"last layer: activation std {std:.3g}; {verdict}"
 
 
-@register(NOTEBOOK)
+@register(NOTEBOOK, DistributionExplorer)
 def distribution_explorer(**kwargs):
     """Explorer: each layer's activation histogram for a depth, activation, scale, batch norm."""
     return DistributionExplorer(**kwargs)
@@ -1037,7 +1037,7 @@ class RunningAverageExplorer(BlitExplorer):
                         f"statistics, {at['batch']:.3f} with test batches of {batch_size}")
 
 
-@register(NOTEBOOK)
+@register(NOTEBOOK, RunningAverageExplorer)
 def running_average_explorer(**kwargs):
     """Explorer: how the momentum and the training length shape the statistics used at test time."""
     return RunningAverageExplorer(**kwargs)
@@ -1155,6 +1155,8 @@ class TrainingExplorer(Explorer):
     every rate computed so far at this weight scale (each run is cached).
     """
 
+    retraining = True
+
     def __init__(self, learning_rate=1.0, batch_norm=True, init_scale=1.41):
         controls = {
             "learning_rate": widgets.FloatLogSlider(value=learning_rate, base=10, min=-2,
@@ -1167,7 +1169,7 @@ class TrainingExplorer(Explorer):
                                                   style=_STYLE,
                                                   description="weight std x sqrt(fan_in)"),
         }
-        super().__init__(controls, figsize=(9.0, 3.9), retraining=True,
+        super().__init__(controls, figsize=(9.0, 3.9),
                          title="Training explorer")
         self.ax_loss, self.ax_sweep = self.figure.subplots(
             1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
@@ -1237,7 +1239,7 @@ class TrainingExplorer(Explorer):
                         + ("; " + "; ".join(notes) if notes else ""))
 
 
-@register(NOTEBOOK, retraining=True)
+@register(NOTEBOOK, TrainingExplorer)
 def training_explorer(**kwargs):
     """Explorer: retrain with a learning rate, batch norm on/off and a weight scale."""
     return TrainingExplorer(**kwargs)

@@ -360,7 +360,7 @@ class DropoutExplorer(BlitExplorer):
                                             description="dropout rate", style=_STYLE,
                                             continuous_update=False),
         }
-        super().__init__(controls, figsize=(12.0, 3.6), retraining=True,
+        super().__init__(controls, figsize=(12.0, 3.6),
                          title="Dropout on the overfitting network")
         axes = self.figure.subplots(1, 3, gridspec_kw={"width_ratios": [1.25, 1.0, 0.9]})
         self.curves = DropoutCurves(axes[0], axes[1], run_label="rate",
@@ -398,7 +398,7 @@ def _nearest(value, options):
     return min(options, key=lambda o: abs(o - value))
 
 
-@register(NOTEBOOK, retraining=True)
+@register(NOTEBOOK, DropoutExplorer)
 def dropout_explorer(rate=0.5):
     """Retrain the overfitting network with a dropout rate (< 1 s per new rate, cached)."""
     return DropoutExplorer(rate)
@@ -548,7 +548,7 @@ class MaskExplorer(BlitExplorer):
             f"{np.mean(mask == 0):.0%} of the batch dropped")
 
 
-@register(NOTEBOOK)
+@register(NOTEBOOK, MaskExplorer)
 def mask_explorer(rate=0.3, seed=0):
     """Dropout masks and the inverted-dropout scaling on a hidden layer (< 100 ms)."""
     return MaskExplorer(rate, seed)
@@ -777,7 +777,7 @@ class MCDropoutExplorer(BlitExplorer):
                                            description="passes averaged", style=_STYLE,
                                            continuous_update=False),
         }
-        super().__init__(controls, figsize=(9.0, 5.0), retraining=True,
+        super().__init__(controls, figsize=(9.0, 5.0),
                          title="Monte Carlo dropout")
         ax, ax_std = self.figure.subplots(2, 1, sharex=True,
                                           gridspec_kw={"height_ratios": [2.2, 1.0]})
@@ -801,7 +801,7 @@ class MCDropoutExplorer(BlitExplorer):
                         f"where the data are, {std[far].mean():.3f} far from them (|x| >= 5)")
 
 
-@register(NOTEBOOK, retraining=True)
+@register(NOTEBOOK, MCDropoutExplorer)
 def mc_dropout_explorer(rate=0.1, n_samples=100):
     """MC dropout band on the 1-D regression (a new rate trains once, < 1 s; a new number
     of passes redraws from cached passes, < 100 ms)."""

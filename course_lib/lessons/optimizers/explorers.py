@@ -764,7 +764,7 @@ class TrajectoryExplorer(BlitExplorer):
         self.set_status(describe_run(surface, tr, optimizer))
 
 
-@register(NOTEBOOK)
+@register(NOTEBOOK, TrajectoryExplorer)
 def trajectory_explorer(surface="quadratic", optimizer="SGD", learning_rate=0.05, steps=100):
     """Steer one optimizer on a surface: learning rate, momentum/betas, steps, start point."""
     return TrajectoryExplorer(surface, optimizer, learning_rate, steps)
@@ -808,7 +808,7 @@ class RaceExplorer(BlitExplorer):
         self.set_status(status)
 
 
-@register(NOTEBOOK)
+@register(NOTEBOOK, RaceExplorer)
 def race_explorer(surface="rosenbrock", learning_rate=0.01, steps=100):
     """All eight optimizers on one surface with a shared learning-rate slider."""
     return RaceExplorer(surface, learning_rate, steps)
@@ -1031,7 +1031,7 @@ class TrainingExplorer(Explorer):
                                                     description="learning rate", style=_STYLE,
                                                     continuous_update=False),
         }
-        super().__init__(controls, figsize=(9.5, 3.4), retraining=True,
+        super().__init__(controls, figsize=(9.5, 3.4),
                          title="Training the digits network")
         self.curves = CurveFigure(self.figure)
         self.run = None
@@ -1057,7 +1057,7 @@ class TrainingExplorer(Explorer):
                             f"{chosen.val_loss[-1]:.3f}, accuracy {chosen.val_accuracy[-1]:.1%}")
 
 
-@register(NOTEBOOK, retraining=True)
+@register(NOTEBOOK, TrainingExplorer)
 def training_explorer(optimizer="Adam", learning_rate=0.01):
     """Retrain the digits network with a chosen optimizer and learning rate (< 1 s, cached)."""
     return TrainingExplorer(optimizer, learning_rate)

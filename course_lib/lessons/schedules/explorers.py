@@ -319,7 +319,7 @@ class ScheduleExplorer(BlitExplorer):
         self.ax.set_ylim(*current)
 
 
-@register(NOTEBOOK)
+@register(NOTEBOOK, ScheduleExplorer)
 def schedule_explorer(**kwargs):
     """Explorer: a schedule and its parameters, rate over steps and epochs, with the others."""
     return ScheduleExplorer(**kwargs)
@@ -585,6 +585,8 @@ class TrainingExplorer(Explorer):
     N_TRAIN = 600
     BATCH = 64
 
+    retraining = True
+
     def __init__(self, schedule="1cycle", learning_rate=0.1, epochs=12):
         style = {"description_width": "initial"}
         controls = {
@@ -596,7 +598,7 @@ class TrainingExplorer(Explorer):
             "epochs": widgets.IntSlider(value=epochs, min=4, max=20, step=2,
                                         description="epochs (budget)", style=style),
         }
-        super().__init__(controls, figsize=(9.0, 3.8), retraining=True, title="Training explorer")
+        super().__init__(controls, figsize=(9.0, 3.8), title="Training explorer")
         self.spe = steps_per_epoch(self.N_TRAIN, self.BATCH)
         fig = self.figure
         self.loss_ax, self.acc_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
@@ -700,7 +702,7 @@ class TrainingExplorer(Explorer):
         self.set_status(" | ".join(summary + ([text] if text else [])))
 
 
-@register(NOTEBOOK, retraining=True)
+@register(NOTEBOOK, TrainingExplorer)
 def training_explorer(**kwargs):
     """Explorer: digits network trained with the chosen schedule vs a constant-rate baseline."""
     return TrainingExplorer(**kwargs)

@@ -175,7 +175,7 @@ class ProjectionExplorer(BlitExplorer):
                         f"(the minimum is 0).")
 
 
-@register(NOTEBOOK)
+@register(NOTEBOOK, ProjectionExplorer)
 def projection_explorer(**kwargs):
     """Explorer: grid vs random trials, their projections, which parameter matters."""
     return ProjectionExplorer(**kwargs)
@@ -292,7 +292,7 @@ class ScaleExplorer(BlitExplorer):
         self.set_status(f"Share per decade: {text}.")
 
 
-@register(NOTEBOOK)
+@register(NOTEBOOK, ScaleExplorer)
 def scale_explorer(**kwargs):
     """Explorer: linear vs log sampling of a learning rate or a beta, share per decade."""
     return ScaleExplorer(**kwargs)
@@ -442,7 +442,7 @@ class BOExplorer(BlitExplorer):
                         f"largest EI {np.max(state['ei']):.3g}.")
 
 
-@register(NOTEBOOK)
+@register(NOTEBOOK, BOExplorer)
 def bo_explorer(**kwargs):
     """Explorer: Bayesian optimisation step by step (posterior band, EI, next point)."""
     return BOExplorer(**kwargs)
@@ -669,8 +669,7 @@ class BabysittingExplorer(Explorer):
             "epochs": widgets.IntSlider(value=epochs, min=4, max=20, step=2,
                                         description="epochs", style=_STYLE),
         }
-        super().__init__(controls, figsize=(8.0, 3.6), title="Babysitting explorer",
-                         retraining=True)
+        super().__init__(controls, figsize=(8.0, 3.6), title="Babysitting explorer")
         ax_curves, ax_log = self.figure.subplots(1, 2)
         self.panels = BabysittingPanels(ax_curves, ax_log, controls["epochs"].max)
         self.log = []
@@ -694,7 +693,7 @@ class BabysittingExplorer(Explorer):
         self.set_status(status)
 
 
-@register(NOTEBOOK, retraining=True)
+@register(NOTEBOOK, BabysittingExplorer)
 def babysitting_explorer(**kwargs):
     """Explorer: hand-tune the digits network (retrains on every change, cached)."""
     return BabysittingExplorer(**kwargs)

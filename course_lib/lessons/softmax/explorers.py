@@ -411,7 +411,7 @@ class SoftmaxExplorer(BlitExplorer):
                         f"(ln 4 = {np.log(4):.3f} for a uniform guess)")
 
 
-@register(NOTEBOOK)
+@register(NOTEBOOK, SoftmaxExplorer)
 def softmax_explorer(scores=WORKED_SCORES, temperature=1.0, true_class=CLASS_NAMES[0]):
     """Softmax explorer: move the scores and the temperature, watch the probabilities and
     the cross-entropy loss for the chosen true class (formulas only, < 100 ms)."""
@@ -421,6 +421,8 @@ def softmax_explorer(scores=WORKED_SCORES, temperature=1.0, true_class=CLASS_NAM
 class DecisionRegionExplorer(BlitExplorer):
     """Train softmax regression or a one-hidden-layer network on 2-D data; see the regions
     and the loss curve after any number of steps."""
+
+    retraining = True
 
     def __init__(self, dataset="spirals", n_classes=3, model="softmax regression",
                  steps=TOY_MAX_STEPS):
@@ -435,7 +437,7 @@ class DecisionRegionExplorer(BlitExplorer):
             "steps": widgets.IntSlider(value=steps, min=0, max=TOY_MAX_STEPS, step=10,
                                        description="training steps", style=style),
         }
-        super().__init__(controls, figsize=(8.6, 3.7), retraining=True,
+        super().__init__(controls, figsize=(8.6, 3.7),
                          title="decision-region explorer")
         ax_regions, self.ax_loss = self.figure.subplots(1, 2, width_ratios=(1.0, 1.15))
         self.regions = DecisionRegions(ax_regions)
@@ -478,7 +480,7 @@ class DecisionRegionExplorer(BlitExplorer):
                         f"training accuracy {run.accuracies[steps]:.1%}")
 
 
-@register(NOTEBOOK, retraining=True)
+@register(NOTEBOOK, DecisionRegionExplorer)
 def decision_region_explorer(dataset="spirals", n_classes=3, model="softmax regression",
                              steps=TOY_MAX_STEPS):
     """Decision-region explorer: 2-D data, K classes, softmax regression or one hidden layer,

@@ -107,7 +107,7 @@ class FirstNetworkExplorer(Explorer):
         self.set_status(text)
 
 
-@register("00_start_here", retraining=True)
+@register("00_start_here", FirstNetworkExplorer)
 def first_network_explorer():
     """Explorer: train a first digits network with your choice of width, rate and epochs."""
     return FirstNetworkExplorer()

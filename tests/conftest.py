@@ -3,6 +3,8 @@
 - The checkout's own ``course_lib`` is imported (also by notebook kernels that nbval and the
   browser test start), whether or not the package is installed.
 - Figures in this process use Agg; kernels keep the inline backend, as in JupyterLab.
+- nbval compares notebook outputs with the tolerance of ``tests/output_tolerance.py``:
+  rounding in the last printed digits passes, changed words or results fail.
 - Markers: ``browser`` (JupyterLab in headless Chromium; deselect with ``-m "not browser"``)
   and ``slow``.
 """
@@ -29,7 +31,26 @@ os.environ.pop("MPLBACKEND", None)
 matplotlib.use("Agg")
 
 
+def pytest_addoption(parser):
+    parser.addoption("--shifted-seed", action="append", type=int, dest="shifted_seed",
+                     help="run tests/harness/test_shifted_seeds.py with SEED = this value "
+                          "in every notebook (repeatable)")
+
+
+def pytest_collection_modifyitems(config, items):
+    # The shifted-seed test re-runs the course; it runs only when seeds are given.
+    if config.getoption("shifted_seed"):
+        return
+    kept = [item for item in items if "test_shifted_seeds" not in item.nodeid]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
 def pytest_configure(config):
+    # nbval compares printed numbers up to rounding (see tests/output_tolerance.py).
+    import output_tolerance
+    output_tolerance.install()
     config.addinivalue_line(
         "markers", "browser: runs the notebooks in JupyterLab in headless Chromium "
                    "(deselect with -m 'not browser')")

@@ -14,6 +14,7 @@ it, so the tests (fuzzing, latency, browser) find all of them without per-notebo
 """
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib
 import io
@@ -139,14 +140,25 @@ class Explorer:
         """The displayable box: controls on top, then the figure and the status line."""
         if not self.redraw_count:
             self.redraw()
-        boxes = list(self.controls.values())
-        rows = [widgets.HBox(boxes[i:i + 3]) for i in range(0, len(boxes), 3)]
-        return widgets.VBox(rows + [self.image, self.status],
-                            layout=widgets.Layout(border="1px solid #ddd", padding="4px"))
+        if getattr(self, "_box", None) is None:
+            boxes = list(self.controls.values())
+            rows = [widgets.HBox(boxes[i:i + 3]) for i in range(0, len(boxes), 3)]
+            self._box = widgets.VBox(rows + [self.image, self.status],
+                                     layout=widgets.Layout(border="1px solid #ddd", padding="4px"))
+        return self._box
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget())
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        """The widget for a live kernel, and its first picture for every other reader.
+
+        Jupyter front ends with a widget manager render the widget view; GitHub, nbviewer,
+        static pages and a notebook opened without a kernel fall back to the PNG saved with
+        the output, so an explorer never shows as an empty box.
+        """
+        bundle = self.widget()._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
+        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        bundle["text/plain"] = (f"{self.title}: an interactive explorer (its controls work in "
+                                f"Jupyter, Colab or Binder; the picture shows its first state)")
+        return bundle
 
     # -- internals ----------------------------------------------------------------
     def _on_change(self, change):

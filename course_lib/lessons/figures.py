@@ -121,6 +121,14 @@ def plot_history(ax, history, keys=("loss", "val_loss"), *, label_prefix="", col
     return lines
 
 
+def plot_band(ax, x, spread, *, color, label=None, linestyle="-", alpha=0.2):
+    """A median curve over seeds with its quartile band (``spread``: a
+    :class:`course_lib.lessons.seeds.Spread` of curves); returns the median line."""
+    (line,) = ax.plot(x, spread.median, linestyle, color=color, label=label)
+    ax.fill_between(x, spread.low, spread.high, color=color, alpha=alpha, linewidth=0)
+    return line
+
+
 def plot_contours(ax, surface, *, levels=30, n=200, cmap="viridis"):
     """Filled log-spaced contour map of a 2-D ``course_lib.surfaces.Surface``.
 

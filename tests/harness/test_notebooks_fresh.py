@@ -13,6 +13,7 @@ Every notebook in ``notebooks/`` is checked; a new one needs no change here.
 """
 from __future__ import annotations
 
+import base64
 import re
 
 import nbformat
@@ -154,6 +155,13 @@ def test_widget_cells_are_ignored_by_nbval(path):
                           f"'# NBVAL_IGNORE_OUTPUT': " + ", ".join(unmarked))
 
 
+def _is_png(data):
+    if not data:
+        return False
+    raw = base64.b64decode(data if isinstance(data, str) else "".join(data))
+    return raw.startswith(b"\x89PNG\r\n\x1a\n") and len(raw) > 1000
+
+
 def test_every_registered_explorer_is_shown_in_its_notebook():
     specs = registry()
     if not specs:
@@ -169,10 +177,14 @@ def test_every_registered_explorer_is_shown_in_its_notebook():
         if not calls:
             missing.append(f"{spec.notebook}:{spec.name} (never called in {path.name})")
         for cell in calls:
-            if any(WIDGET_VIEW in o.get("data", {}) for o in cell.outputs) \
-                    and not _ignores_output(cell):
+            views = [o for o in cell.outputs if WIDGET_VIEW in o.get("data", {})]
+            if views and not _ignores_output(cell):
                 missing.append(f"{spec.notebook}:{spec.name} (its cell lacks "
                                f"# NBVAL_IGNORE_OUTPUT)")
+            # A reader without a kernel (GitHub, nbviewer, the site) sees the saved picture.
+            if not any(_is_png(o.get("data", {}).get("image/png")) for o in views):
+                missing.append(f"{spec.notebook}:{spec.name} (no picture saved with its "
+                               f"widget output: re-execute the notebook)")
     assert not missing, "registered explorers not shown properly: " + "; ".join(missing)
 
 

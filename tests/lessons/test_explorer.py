@@ -1,6 +1,7 @@
 """Unit tests of the explorer pattern (``course_lib.lessons.explorer``) with a tiny explorer."""
 from __future__ import annotations
 
+import base64
 import io
 
 import ipywidgets as widgets
@@ -189,14 +190,16 @@ def test_widget_shows_controls_then_the_figure_then_the_status():
     assert explorer.redraw_count == 1  # not redrawn for a second view
 
 
-def test_ipython_display_shows_the_widget(monkeypatch):
-    shown = []
-    import IPython.display
-    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+def test_display_offers_the_widget_and_its_first_picture():
     explorer = LineExplorer()
-    explorer._ipython_display_()
-    assert len(shown) == 1 and isinstance(shown[0], widgets.VBox)
-    assert explorer.image in shown[0].children
+    bundle = explorer._repr_mimebundle_()
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    box = explorer.widget()
+    assert view["model_id"] == box.model_id and explorer.image in box.children
+    # Readers without a widget manager (GitHub, nbviewer, static pages) get the picture.
+    assert base64.b64decode(bundle["image/png"]) == explorer.image.value
+    assert base64.b64decode(bundle["image/png"]).startswith(PNG_SIGNATURE)
+    assert "interactive explorer" in bundle["text/plain"]
 
 
 # -- registry ---------------------------------------------------------------------------------

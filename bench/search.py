@@ -13,8 +13,10 @@ best-so-far curves against the number of trainings and the wall time without tra
 Every job runs with one BLAS (and torch) thread, two jobs at a time on the two cores. The
 time per suggestion is reported as CPU time (``time.process_time``, robust to other load on
 the machine) and as wall time, both without the objective's own time. Results go to
-``bench/results/search_comparison.json``, which the notebook loads;
-``tests/test_search.py`` reruns parts of it and checks the numbers are reproduced exactly.
+``course_lib/lessons/search/search_comparison.json``, package data that the notebook loads
+(``course_lib.lessons.search.runs.load_bench_results``);
+``tests/lessons/test_search_notebook.py`` reruns parts of it and checks that the numbers are
+reproduced up to the rounding differences between machines.
 
     python bench/search.py                 # both parts (about 5 minutes on 2 idle cores)
     python bench/search.py --part functions --seeds 5
@@ -30,10 +32,11 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                       "search_comparison.json")
+#: Where the results go: package data of the notebook's lessons, read by load_bench_results.
+RESULTS = os.path.join(ROOT, "course_lib", "lessons", "search", "search_comparison.json")
 FUNCTIONS = ("branin", "hartmann6")
 N_TRIALS = 50
 CHECKPOINTS = (30, 50)

@@ -8,12 +8,23 @@ Hyperband). The object is small and picklable, so it runs in "caviar" worker pro
 """
 from __future__ import annotations
 
+import functools
+import os
+import time
+
 import numpy as np
 
 from .._validation import check_number, check_positive
+from ..data import digits_splits
+from ..layers import Dense, Dropout
+from ..losses import SparseCategoricalCrossentropy
+from ..model import Sequential
+from ..optimizers import Adam
+from ..regularizers import l2
 from .space import Integer, Real
 
-__all__ = ["DIGITS_SPACE", "DIGITS_DEFAULTS", "DigitsObjective", "build_digits_network"]
+__all__ = ["DIGITS_SPACE", "DIGITS_DEFAULTS", "DigitsObjective", "build_digits_network",
+           "digits_split"]
 
 #: The four hyperparameters the notebook tunes, each on its natural scale.
 DIGITS_SPACE = {
@@ -26,23 +37,25 @@ DIGITS_SPACE = {
 #: A reasonable hand-tuned starting point (Keras's default learning rate for Adam).
 DIGITS_DEFAULTS = {"learning_rate": 1e-3, "hidden_units": 64, "l2": 1e-4, "dropout": 0.2}
 
-_SPLITS = {}
 
+@functools.lru_cache(maxsize=4)
+def digits_split(n_train=None):
+    """The course's digits split (``course_lib.data.digits_splits``, standardized), its
+    training part cut to ``n_train`` examples; the arrays are read-only.
 
-def _splits(n_train):
-    """The course's digits split (cached per process: workers load it once)."""
-    if n_train not in _SPLITS:
-        from ..data import digits_splits
-        _SPLITS[n_train] = digits_splits(n_train=n_train)
-    return _SPLITS[n_train]
+    Cached because a search trains the same split dozens of times, and each worker process
+    of a parallel search loads it once; four entries cover the sizes the notebook uses.
+    (The notebooks' own cache, ``course_lib.lessons.digits``, sits above the core, which
+    cannot import it.)
+    """
+    split = digits_splits(n_train=n_train)
+    for array in split:
+        array.setflags(write=False)
+    return split
 
 
 def build_digits_network(params, seed=0):
     """An uncompiled ``Sequential``: Dense(h, relu, L2) -> Dropout -> Dense(10, softmax)."""
-    from ..layers import Dense, Dropout
-    from ..model import Sequential
-    from ..regularizers import l2
-
     hidden = check_positive("hidden_units", params["hidden_units"], integer=True)
     layers = [Dense(hidden, activation="relu", kernel_initializer="he_uniform",
                     kernel_regularizer=l2(params["l2"]))]
@@ -75,13 +88,12 @@ class DigitsObjective:
     def train(self, params, epochs=None, verbose=0):
         """Train one network; returns ``(model, history)``. A diverging run stops and keeps
         the weights of its last finite epoch (``history.diverged_at`` says where)."""
-        from ..optimizers import Adam
-
-        split = _splits(self.n_train)
+        learning_rate = check_number("learning_rate", params["learning_rate"],
+                                     low=0, low_inclusive=False)
+        split = digits_split(self.n_train)
         model = build_digits_network(params, seed=self.seed)
-        model.compile(Adam(learning_rate=check_number("learning_rate", params["learning_rate"],
-                                                        low=0, low_inclusive=False)),
-                      "sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(Adam(learning_rate=learning_rate), "sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
         history = model.fit(split.x_train, split.y_train, epochs=epochs or self.epochs,
                             batch_size=self.batch_size, validation_data=(split.x_val, split.y_val),
                             verbose=verbose, on_divergence="stop")
@@ -89,21 +101,16 @@ class DigitsObjective:
 
     def validation_loss(self, model):
         """Mean cross-entropy of the validation split (no weight penalty)."""
-        from ..losses import SparseCategoricalCrossentropy
-
-        split = _splits(self.n_train)
+        split = digits_split(self.n_train)
         with np.errstate(over="ignore", invalid="ignore"):
             loss = SparseCategoricalCrossentropy()(split.y_val, model.predict(split.x_val))
         return float(loss) if np.isfinite(loss) else float("inf")
 
     def warm_up(self, seconds=0.2):
-        """Import the training code and load the data in this process, then wait
+        """Load the data in this process, then wait
         ``seconds`` (so that one warm-up call per worker of a pool lands on each worker).
         Returns the process id."""
-        import os
-        import time
-        from .. import model  # noqa: F401  (the import is the point)
-        _splits(self.n_train)
+        digits_split(self.n_train)
         time.sleep(seconds)
         return os.getpid()
 

@@ -1,12 +1,9 @@
-"""Tests of course_lib.search, the hyperparameter-search explorers and exercises, and the
-reproduction of the committed benchmark results."""
+"""Tests of course_lib.search, the library (the notebook's explorers, exercises and benchmark
+results are tested in tests/lessons/test_search_notebook.py)."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import os
-import time
 import warnings
 
 import numpy as np
@@ -17,12 +14,9 @@ from course_lib.search import (Choice, GaussianProcess, Integer, Real, SearchRes
                                bayesian_optimization, coarse_to_fine, expected_improvement,
                                grid_search, grid_size, halving_budgets, hyperband, matern52,
                                random_search, successive_halving)
+from course_lib.search.digits import DIGITS_DEFAULTS, DigitsObjective, digits_split
 from course_lib.search.functions import (BRANIN_MIN, BRANIN_SPACE, FORRESTER_MIN,
-                                         FORRESTER_SPACE, HARTMANN6_MIN, branin, forrester,
-                                         hartmann6)
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RESULTS = os.path.join(ROOT, "bench", "results", "search_comparison.json")
+                                         FORRESTER_SPACE, branin, forrester)
 
 
 def bowl(params):
@@ -409,10 +403,8 @@ def test_hyperband_runs_its_brackets_and_finds_the_optimum():
 
 
 @pytest.mark.parametrize("strategy, kwargs", [
-    (grid_search, {"n_trials": 16}),
-    (random_search, {"n_trials": 10}),
-    (coarse_to_fine, {"n_trials": 12}),
-    (bayesian_optimization, {"n_trials": 10}),
+    (grid_search, {"n_trials": 16}), (random_search, {"n_trials": 10}),
+    (coarse_to_fine, {"n_trials": 12}), (bayesian_optimization, {"n_trials": 10}),
 ])
 def test_seeded_runs_are_reproducible(strategy, kwargs):
     a = strategy(bowl, BOWL_SPACE, seed=3, **kwargs)
@@ -491,147 +483,17 @@ def test_bad_executor_is_rejected():
         random_search(bowl, BOWL_SPACE, n_trials=2, executor="fast")
 
 
-# ---------------------------------------------------------------------------- explorers
+# ------------------------------------------------------------------ the digits objective
 
-def test_grid_of_nine_gives_three_values_of_each_parameter_random_gives_nine():
-    from course_lib.lessons.search.explorers import distinct_values, projection_points
-    grid, rand = projection_points(9, seed=0)
-    assert distinct_values(grid, 0) == distinct_values(grid, 1) == 3
-    assert distinct_values(rand, 0) == distinct_values(rand, 1) == 9
-
-
-def test_bo_explorer_next_point_is_the_maximiser_of_expected_improvement():
-    from course_lib.lessons.search.explorers import BO_GRID, bo_explorer
-    explorer = bo_explorer()
-    explorer.update(iteration=3, length_scale=0.1, xi=0.5)
-    data = explorer.drawn_data()
-    assert len(data["x"]) == 3 + 3
-    state_next = BO_GRID[np.argmax(data["ei"])]
-    assert f"next x = {state_next:.3f}" in explorer.panels.ax_gp.get_title()
-
-
-def test_scale_explorer_reports_the_share_per_decade():
-    from course_lib.lessons.search.explorers import scale_explorer
-    explorer = scale_explorer()
-    explorer.update(range_name="learning rate 1e-4 .. 1", scale="linear", n_samples=5000)
-    assert explorer.drawn_data()["shares"][-1] > 0.85
-    explorer.update(scale="log")
-    assert np.all(np.abs(explorer.drawn_data()["shares"] - 0.25) < 0.05)
-    explorer.update(range_name="beta 0.9 .. 0.999")
-    assert np.all(np.abs(explorer.drawn_data()["shares"] - 0.5) < 0.05)
-
-
-def test_babysitting_explorer_logs_every_attempt_and_draws_finite_values():
-    from course_lib.lessons.search.explorers import babysitting_explorer
-    explorer = babysitting_explorer()
-    explorer.update(learning_rate=1.0, l2=0.1, dropout=0.0, epochs=4)
-    data = explorer.drawn_data()
-    assert all(np.all(np.isfinite(v)) for v in data.values())
-    first = len(explorer.log)
-    explorer.update(learning_rate=1e-2)
-    assert len(explorer.log) == first + 1 and f"Attempt {first + 1}" in explorer.status.value
-    assert explorer.drawn_data()["log"][-1] == pytest.approx(explorer.log[-1])
-
-
-def test_babysitting_panels_label_a_diverged_run():
-    from matplotlib.figure import Figure
-    from course_lib.lessons.search.explorers import BabysittingPanels
-    ax_curves, ax_log = Figure().subplots(1, 2)
-    panels = BabysittingPanels(ax_curves, ax_log, max_epochs=12)
-    run = {"loss": np.array([2.3, 5.0]), "val_loss": np.array([2.3, 4.0]),
-           "diverged_at": (2, 3), "score": float("inf")}
-    scores = panels.show(run, [0.5, float("inf")])
-    assert "diverged in epoch 3" in panels.diverged.get_text()
-    assert np.all(np.isfinite(scores))
-
-
-# ---------------------------------------------------------------------------- exercises
-
-def test_exercises_accept_their_references_and_equivalent_solutions():
-    from course_lib.lessons.search import exercises as ex
-    assert ex.check_log_uniform(ex.log_uniform_reference).passed
-    assert ex.check_log_uniform(
-        lambda u, lo, hi: np.exp(np.log(lo) + np.asarray(u) * np.log(hi / lo))).passed
-    assert ex.check_beta_from_unit(ex.beta_from_unit_reference).passed
-    assert ex.check_beta_from_unit(
-        lambda u, lo, hi: 1 - (1 - lo) * ((1 - hi) / (1 - lo)) ** np.asarray(u)).passed
-    assert ex.check_expected_improvement(ex.expected_improvement_reference).passed
-    assert ex.check_expected_improvement(search.expected_improvement).passed
-
-
-@pytest.mark.parametrize("name", ["LOG_UNIFORM", "BETA_FROM_UNIT", "EXPECTED_IMPROVEMENT"])
-def test_exercises_reject_every_listed_mistake_with_its_explanation(name):
-    from course_lib.lessons.search import exercises as ex
-    exercise = getattr(ex, name)
-    for mistake in exercise.mistakes:
-        result = exercise.check(mistake.implementation)
-        assert not result.passed and result.message == mistake.explanation
-
-
-def test_exercises_reject_other_wrong_versions_with_specific_messages():
-    from course_lib.lessons.search import exercises as ex
-
-    def stub(*args):
-        raise NotImplementedError
-
-    assert "not implemented yet" in ex.check_log_uniform(stub).message
-    natural = ex.check_log_uniform(lambda u, lo, hi: np.exp(np.log(lo) + np.asarray(u)))
-    assert not natural.passed and "case '1e-4 .. 1'" in natural.message
-    shape = ex.check_beta_from_unit(lambda u, lo, hi: 0.9)
-    assert not shape.passed and "shape" in shape.message
-    squared = ex.check_expected_improvement(
-        lambda m, s, b, xi=0.0: ex.expected_improvement_reference(m, np.asarray(s) ** 2, b, xi))
-    assert not squared.passed and "expected" in squared.message
-    raising = ex.check_expected_improvement(lambda m, s, b, xi=0.0: m / 0 if False else m[10])
-    assert not raising.passed and "IndexError" in raising.message
-
-
-# --------------------------------------------------------- the committed benchmark results
-
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_search", os.path.join(ROOT, "bench", "search.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def committed():
-    if not os.path.exists(RESULTS):
-        pytest.fail(f"{RESULTS} is missing: run python bench/search.py")
-    with open(RESULTS) as handle:
-        return json.load(handle)
-
-
-def test_bench_script_reproduces_the_committed_function_runs(committed):
-    bench = _load_bench()
-    for method, function, seed in [("course_bo", "branin", 0), ("course_random", "hartmann6", 3)]:
-        again = bench.run_function_job(method, function, seed)
-        stored = committed["functions"][function]["methods"][method]["best_so_far"][seed]
-        assert again["best_so_far"] == stored, (method, function, seed)
-
-
-def test_bench_script_reproduces_committed_digits_trials(committed):
-    bench = _load_bench()
-    from course_lib.search.digits import DigitsObjective
-    objective = DigitsObjective(epochs=committed["digits"]["epochs"])
-    run = committed["digits"]["runs"]["random_search"][0]
-    for trial in run["trials"][:2]:
-        with bench._one_thread():
-            assert objective(trial["params"]) == trial["score"]
-    hb = committed["digits"]["runs"]["hyperband"][0]["trials"][0]
-    with bench._one_thread():
-        assert objective(hb["params"], hb["budget"]) == hb["score"]
-
-
-def test_committed_results_cover_the_promised_benchmark(committed):
-    functions = committed["functions"]
-    for name, minimum in (("branin", BRANIN_MIN), ("hartmann6", HARTMANN6_MIN)):
-        methods = functions[name]["methods"]
-        assert {"course_random", "course_bo"} <= set(methods)
-        for data in methods.values():
-            curves = np.array(data["best_so_far"])
-            assert curves.shape == (20, 50)
-            assert np.all(curves >= minimum - 1e-9)
-    assert set(committed["digits"]["runs"]) == {"grid_search", "random_search", "coarse_to_fine",
-                                                "bayesian_optimization", "hyperband"}
+def test_digits_objective_trains_on_the_course_split_loaded_once_and_read_only():
+    from course_lib.data import digits_splits
+    split = digits_split(600)
+    assert digits_split(600) is split                     # one load per size and process
+    for ours, theirs in zip(split, digits_splits(n_train=600)):
+        assert np.array_equal(ours, theirs) and not ours.flags.writeable
+    objective = DigitsObjective(epochs=2, n_train=200)
+    first = objective(DIGITS_DEFAULTS)
+    assert objective(DIGITS_DEFAULTS) == first            # the seed fixes weights and batches
+    assert objective(DIGITS_DEFAULTS, budget=8) < first - 0.3   # budget = epochs; 8 gain ~0.7
+    with pytest.raises(ValueError, match="learning_rate"):
+        objective({**DIGITS_DEFAULTS, "learning_rate": 0.0})

@@ -1,15 +1,17 @@
-"""Notebook 04 (overfitting and dropout): its exercises, experiments, figures and explorers."""
+"""Notebook 06 (overfitting and dropout): its exercises, experiments, figures and explorers."""
 import copy
+import subprocess
+import sys
 import warnings
 
 import numpy as np
 import pytest
 
-from course_lib.lessons.dropout import exercises as ex
 from course_lib.layers import BatchNormalization, Dense, Dropout
-from course_lib.model import Sequential
-from course_lib.lessons.dropout import explorers as dw
+from course_lib.lessons.dropout import exercises as ex
+from course_lib.lessons.dropout import explorers, figures, runs
 from course_lib.lessons.explorer import registry
+from course_lib.model import Sequential
 
 
 @pytest.fixture(autouse=True)
@@ -128,7 +130,7 @@ def test_mc_dropout_reference_passes_and_matches_the_library_passes():
     assert ex.check_mc_dropout_predict(ex.mc_dropout_predict_solution).passed
     model, x, n = ex.MC_DROPOUT.cases[0].args
     mean, std = ex.mc_dropout_predict_solution(copy.deepcopy(model), x, n)
-    passes = dw.mc_dropout_passes(copy.deepcopy(model), x, n)
+    passes = runs.mc_dropout_passes(copy.deepcopy(model), x, n)
     assert np.allclose(mean, passes.mean(axis=0)) and np.allclose(std, passes.std(axis=0))
     assert np.all(std.max(axis=1) > 0)
 
@@ -187,19 +189,29 @@ def test_mc_dropout_cases_are_independent_of_earlier_checks():
 
 # ------------------------------------------------------------------ experiments
 
+def test_runs_compute_without_the_drawing_libraries():
+    """The experiments run where nothing is drawn (a script, a benchmark): importing them
+    must not import matplotlib or ipywidgets."""
+    code = ("import sys, course_lib.lessons.dropout.runs; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'ipywidgets'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
+
+
 def test_moons_network_structure():
-    plain = dw.moons_network(0.0)
+    plain = runs.moons_network(0.0)
     assert [type(layer) for layer in plain.layers] == [Dense, Dense, Dense]
-    with_dropout = dw.moons_network(0.5, hidden=16)
+    with_dropout = runs.moons_network(0.5, hidden=16)
     assert [type(layer) for layer in with_dropout.layers] == [Dense, Dropout, Dense, Dropout, Dense]
     assert with_dropout.layers[0].units == 16 and with_dropout.layers[1].rate == 0.5
     with pytest.raises(ValueError):
-        dw.moons_network(1.0)
+        runs.moons_network(1.0)
 
 
 def test_training_set_loss_equals_evaluate_with_dropout_off():
-    x_train, y_train, x_val, y_val = dw.moons_data()
-    run = dw.fit_moons(0.5, hidden=8, epochs=3)
+    x_train, y_train, x_val, y_val = runs.moons_data()
+    run = runs.fit_moons(0.5, hidden=8, epochs=3)
     assert len(run.train_loss) == len(run.logged_loss) == len(run.val_loss) == 3
     assert np.isclose(run.train_loss[-1], run.model.evaluate(x_train, y_train)["loss"], rtol=1e-6)
     assert np.allclose(run.gap, run.val_loss - run.train_loss)
@@ -207,45 +219,54 @@ def test_training_set_loss_equals_evaluate_with_dropout_off():
 
 
 def test_train_moons_is_cached_per_rounded_rate():
-    assert dw.train_moons(0.30000000000000004, hidden=4) is dw.train_moons(0.3, hidden=4)
+    assert runs.train_moons(0.30000000000000004, hidden=4) is runs.train_moons(0.3, hidden=4)
 
 
-def test_digits_network_has_dropout_before_every_dense_layer():
-    model = dw.digits_network(0.2)
-    kinds = [type(layer).__name__ for layer in model.layers]
+def test_digits_layers_have_dropout_before_every_dense_layer():
+    kinds = [type(layer).__name__ for layer in runs.digits_layers(0.2)]
     assert kinds == ["Dropout", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
-    assert [type(layer).__name__ for layer in dw.digits_network(0.0).layers] == ["Dense"] * 3
+    assert [type(layer).__name__ for layer in runs.digits_layers(0.0)] == ["Dense"] * 3
+    assert runs.digits_layers(0.2)[0] is not runs.digits_layers(0.2)[0]   # new layers per call
 
 
-def test_dropout_forward_masks_and_their_average():
-    h = dw.layer_activations()
-    out, mask = dw.dropout_forward(h, 0.25, seed=1)
+def test_apply_dropout_masks_and_their_average():
+    h = runs.layer_activations()
+    out, mask = runs.apply_dropout(h, 0.25, seed=1)
     assert set(np.unique(mask)) <= {0.0, 1 / 0.75}
     assert np.allclose(out, h * mask)
-    out0, mask0 = dw.dropout_forward(h, 0.0, seed=1)
+    out0, mask0 = runs.apply_dropout(h, 0.0, seed=1)
     assert np.array_equal(out0, h) and np.all(mask0 == 1)
-    average = dw.average_over_masks(h[0], 0.5, n_masks=4000, seed=2)
+    average = runs.average_over_masks(h[0], 0.5, n_masks=4000, seed=2)
     assert np.allclose(average, h[0], rtol=0.1)
+
+
+def test_mask_helpers_name_a_bad_argument():
+    with pytest.raises(ValueError, match="n_masks"):
+        runs.average_over_masks(runs.layer_activations()[0], 0.5, n_masks=0)
+    with pytest.raises(ValueError, match="n_examples"):
+        runs.layer_activations(n_examples=10_000)
+    with pytest.raises(ValueError, match="rate"):
+        runs.apply_dropout(runs.layer_activations(), 1.0, seed=0)
 
 
 def test_mask_scale_levels_cover_every_rate():
     for rate in np.arange(0.0, 0.9001, 0.05):
-        level = dw.mask_scale_level(rate)
-        assert level in dw.MASK_SCALE_LEVELS and 1 / (1 - rate) <= level + 1e-9
+        level = figures.mask_scale_level(rate)
+        assert level in figures.MASK_SCALE_LEVELS and 1 / (1 - rate) <= level + 1e-9
 
 
 def test_selu_statistics_alpha_dropout_keeps_the_normalization():
-    means, variances = dw.selu_statistics("AlphaDropout", depth=15, n_samples=300)
+    means, variances = runs.selu_statistics("AlphaDropout", depth=15, n_samples=300)
     assert np.all(np.abs(means) < 0.06) and np.all(np.abs(variances - 1) < 0.12)
-    means, variances = dw.selu_statistics("Dropout", depth=15, n_samples=300)
+    means, variances = runs.selu_statistics("Dropout", depth=15, n_samples=300)
     assert variances[-1] > 1.5
     with pytest.raises(ValueError, match="kind"):
-        dw.selu_statistics("dropout")
+        runs.selu_statistics("dropout")
 
 
 def test_selu_statistics_uses_the_same_weights_for_every_kind():
-    none_1 = dw.selu_statistics("no dropout", depth=3, n_samples=50, rate=0.0)
-    alpha_0 = dw.selu_statistics("AlphaDropout", depth=3, n_samples=50, rate=0.0)
+    none_1 = runs.selu_statistics("no dropout", depth=3, n_samples=50, rate=0.0)
+    alpha_0 = runs.selu_statistics("AlphaDropout", depth=3, n_samples=50, rate=0.0)
     assert np.allclose(none_1, alpha_0)          # rate 0: alpha dropout is the identity
 
 
@@ -260,7 +281,7 @@ def _small_model(with_batchnorm=False):
 def test_mc_dropout_passes_equal_repeated_predict_without_batchnorm():
     x = np.random.default_rng(0).normal(size=(5, 3))
     a, b = _small_model(), _small_model()
-    passes = dw.mc_dropout_passes(a, x, 7)
+    passes = runs.mc_dropout_passes(a, x, 7)
     expected = np.stack([b.predict(x, training=True) for _ in range(7)])
     assert passes.shape == (7, 5, 2) and np.allclose(passes, expected)
     assert np.all(passes.std(axis=0).max(axis=1) > 0)
@@ -272,7 +293,7 @@ def test_mc_dropout_passes_keep_batchnorm_in_inference_mode():
     model = _small_model(with_batchnorm=True)
     bn = model.layers[1]
     moving = [s.copy() for s in bn.state]
-    passes = dw.mc_dropout_passes(model, x, 4)
+    passes = runs.mc_dropout_passes(model, x, 4)
     assert all(np.array_equal(s, m) for s, m in zip(bn.state, moving))   # untouched
     # By hand: Dense, BN at inference, dropout with the layer's own masks, Dense.
     reference = _small_model(with_batchnorm=True)
@@ -288,46 +309,46 @@ def test_mc_dropout_passes_keep_batchnorm_in_inference_mode():
 def test_mc_dropout_passes_validates_its_arguments():
     model = _small_model()
     with pytest.raises(TypeError):
-        dw.mc_dropout_passes("model", np.zeros((2, 3)))
+        runs.mc_dropout_passes("model", np.zeros((2, 3)))
     with pytest.raises(ValueError, match="built"):
-        dw.mc_dropout_passes(Sequential([Dense(2), Dropout(0.1)]), np.zeros((2, 3)))
+        runs.mc_dropout_passes(Sequential([Dense(2), Dropout(0.1)]), np.zeros((2, 3)))
     with pytest.raises(ValueError, match="3 features"):
-        dw.mc_dropout_passes(model, np.zeros((2, 4)))
+        runs.mc_dropout_passes(model, np.zeros((2, 4)))
     with pytest.raises(ValueError):
-        dw.mc_dropout_passes(model, np.zeros((2, 3)), n_samples=0)
+        runs.mc_dropout_passes(model, np.zeros((2, 3)), n_samples=0)
 
 
 def test_refusal_curve_by_hand():
     probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])   # predictions 0, 1, 0, 1
     y = np.array([0, 1, 1, 0])                                           # the last two wrong
     uncertainty = np.array([0.1, 0.2, 0.5, 0.4])
-    acc = dw.refusal_curve(probs, uncertainty, y, [1.0, 0.75, 0.5, 0.25])
+    acc = runs.refusal_curve(probs, uncertainty, y, [1.0, 0.75, 0.5, 0.25])
     # keep all: 2/4; the 3 least uncertain (0, 1, 3): 2/3; the 2 least uncertain: 1; one: 1
     assert np.allclose(acc, [0.5, 2 / 3, 1.0, 1.0])
-    ties = dw.refusal_curve(probs, np.zeros(4), y, [0.5])               # ties keep the earlier
+    ties = runs.refusal_curve(probs, np.zeros(4), y, [0.5])               # ties keep the earlier
     assert np.allclose(ties, [1.0])
     with pytest.raises(ValueError):
-        dw.refusal_curve(probs, uncertainty[:3], y, [1.0])
+        runs.refusal_curve(probs, uncertainty[:3], y, [1.0])
     with pytest.raises(ValueError):
-        dw.refusal_curve(probs, uncertainty, y, [0.0])
+        runs.refusal_curve(probs, uncertainty, y, [0.0])
 
 
 # ------------------------------------------------------------------ explorers
 
 def test_explorers_are_registered_with_their_budgets():
-    specs = {s.name: s for s in registry() if s.notebook == dw.NOTEBOOK}
+    specs = {s.name: s for s in registry() if s.notebook == explorers.NOTEBOOK}
     assert set(specs) == {"dropout_explorer", "mask_explorer", "mc_dropout_explorer"}
     assert specs["dropout_explorer"].retraining and specs["mc_dropout_explorer"].retraining
     assert not specs["mask_explorer"].retraining
 
 
 def test_mask_explorer_draws_the_layer_and_its_mask():
-    explorer = dw.mask_explorer()
+    explorer = explorers.mask_explorer()
     explorer.update(rate=0.5, seed=4)
     drawn = explorer.drawn_data()
     assert set(np.unique(drawn["mask"])) <= {0.0, 2.0}
     assert np.allclose(drawn["after"], drawn["before"] * drawn["mask"][0])
-    assert np.allclose(drawn["batch_after"], dw.layer_activations() * drawn["mask"])
+    assert np.allclose(drawn["batch_after"], runs.layer_activations() * drawn["mask"])
     assert explorer.layout == 2.0 and "1/(1 - 0.50) = 2.00" in explorer.status.value
     explorer.update(rate=0.9)
     assert explorer.layout == 10.0
@@ -335,7 +356,7 @@ def test_mask_explorer_draws_the_layer_and_its_mask():
 
 
 def test_mask_explorer_blitted_image_matches_a_full_redraw():
-    explorer = dw.mask_explorer()
+    explorer = explorers.mask_explorer()
     explorer.update(rate=0.35, seed=7)
     blitted = np.asarray(explorer.canvas.buffer_rgba()).copy()
     for artist in explorer.dynamic:
@@ -347,34 +368,34 @@ def test_mask_explorer_blitted_image_matches_a_full_redraw():
 
 
 def test_mc_explorer_changes_of_passes_do_not_retrain():
-    explorer = dw.mc_dropout_explorer()
+    explorer = explorers.mc_dropout_explorer()
     explorer.redraw()                                # the first draw trains the rate-0.1 network
-    misses = dw.train_mc_regression.cache_info().misses
+    misses = runs.train_mc_regression.cache_info().misses
     for n in (1, 2, 37, 200):
         explorer.update(n_samples=n)
         drawn = explorer.drawn_data()
-        passes = dw.mc_grid_passes(0.1)[:n]
+        passes = runs.mc_grid_passes(0.1)[:n]
         assert np.allclose(drawn["mean"], passes.mean(axis=0))
         assert np.allclose(drawn["std"], passes.std(axis=0))
-    assert dw.train_mc_regression.cache_info().misses == misses
+    assert runs.train_mc_regression.cache_info().misses == misses
     explorer.update(n_samples=1)
     assert np.all(explorer.drawn_data()["std"] == 0)
     assert explorer.layout == 0.1
 
 
 def test_mc_grid_passes_are_independent_passes():
-    passes = dw.mc_grid_passes(0.1)
-    assert passes.shape == (dw.MC_MAX_SAMPLES, len(dw.MC_GRID))
+    passes = runs.mc_grid_passes(0.1)
+    assert passes.shape == (runs.MC_MAX_SAMPLES, len(runs.MC_GRID))
     assert not np.allclose(passes[0], passes[1])
-    near, far = dw.near_and_far()
+    near, far = runs.near_and_far()
     assert passes.std(axis=0)[far].mean() > passes.std(axis=0)[near].mean()
 
 
 def test_dropout_explorer_draws_the_cached_runs():
-    explorer = dw.dropout_explorer(rate=0.5)
+    explorer = explorers.dropout_explorer(rate=0.5)
     explorer.redraw()
     drawn = explorer.drawn_data()
-    run, baseline = dw.train_moons(0.5), dw.train_moons(0.0)
+    run, baseline = runs.train_moons(0.5), runs.train_moons(0.0)
     assert np.allclose(drawn["train_loss"], run.train_loss)
     assert np.allclose(drawn["logged_loss"], run.logged_loss)
     assert np.allclose(drawn["baseline_gap"], baseline.gap)
@@ -389,10 +410,10 @@ def test_dropout_explorer_draws_the_cached_runs():
 @pytest.mark.parametrize("rate", [0.0, 0.8])
 def test_dropout_explorer_fixed_axes_hold_the_curves(rate):
     """The explorer's axes are fixed (cached background): the curves must fit inside them."""
-    explorer = dw.dropout_explorer(rate=rate)
+    explorer = explorers.dropout_explorer(rate=rate)
     explorer.redraw()
     loss_top = explorer.curves.ax_loss.get_ylim()[1]
     gap_low, gap_top = explorer.curves.ax_gap.get_ylim()
-    run = dw.train_moons(rate)
+    run = runs.train_moons(rate)
     assert max(run.train_loss.max(), run.val_loss.max(), run.logged_loss.max()) < loss_top
     assert gap_low <= run.gap.min() and run.gap.max() < gap_top

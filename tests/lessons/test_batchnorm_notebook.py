@@ -1,4 +1,4 @@
-"""Notebook 05 (batch normalization): its exercises, experiments, figures and explorers."""
+"""Notebook 07 (batch normalization): its exercises, experiments, figures and explorers."""
 import warnings
 
 import numpy as np
@@ -9,9 +9,13 @@ from course_lib.lessons.batchnorm.exercises import (BATCHNORM_BACKWARD, BATCHNOR
                                             batchnorm_backward_solution,
                                             batchnorm_forward_solution, check_batchnorm_backward,
                                             check_batchnorm_forward, numerical_dx)
+from course_lib.callbacks import Callback
 from course_lib.layers import BatchNormalization
-from course_lib.lessons.batchnorm import explorers as bw
+from course_lib.lessons.batchnorm import explorers, inference, runs
+from course_lib.lessons.digits import train_on_digits
 from course_lib.lessons.explorer import registry
+from course_lib.model import Sequential
+from course_lib.optimizers import SGD
 
 
 @pytest.fixture(autouse=True)
@@ -208,7 +212,7 @@ def test_backward_check_reports_the_numerical_error_for_unlisted_mistakes():
 # ------------------------------------------------------------------ input scaling
 
 def test_gradient_descent_in_closed_form_equals_the_iteration():
-    problem = bw.input_scaling_problem(scale=7.0)
+    problem = runs.input_scaling_problem(scale=7.0)
     path, excess = problem.descent(1.3, 50)
     w = np.zeros(2)
     lr = 1.3 / problem.eigenvalues[-1]
@@ -222,7 +226,7 @@ def test_gradient_descent_in_closed_form_equals_the_iteration():
 @pytest.mark.parametrize("factor", [0.3, 1.0, 1.9, 2.0, 2.1])
 def test_steps_to_converge_matches_a_brute_force_count(scale, factor):
     for standardize in (False, True):
-        problem = bw.input_scaling_problem(scale, standardize)
+        problem = runs.input_scaling_problem(scale, standardize)
         _, excess = problem.descent(factor, 20000)
         below = np.flatnonzero(excess <= 1e-6 * excess[0])
         assert problem.steps_to_converge(factor) == (int(below[0]) if below.size else None)
@@ -230,28 +234,28 @@ def test_steps_to_converge_matches_a_brute_force_count(scale, factor):
 
 def test_condition_number_grows_like_the_squared_scale_and_standardising_removes_it():
     for scale in (3.0, 10.0, 30.0):
-        raw = bw.input_scaling_problem(scale)
+        raw = runs.input_scaling_problem(scale)
         assert 0.5 * scale ** 2 < raw.condition_number < 2 * scale ** 2
-        assert bw.input_scaling_problem(scale, standardize=True).condition_number < 1.5
+        assert runs.input_scaling_problem(scale, standardize=True).condition_number < 1.5
 
 
 def test_input_scaling_explorer_labels_divergence_and_draws_finite_values():
-    explorer = bw.input_scaling_explorer()
+    explorer = explorers.input_scaling_explorer()
     explorer.update(scale=100.0, rate_factor=2.2)
     assert "diverges" in explorer.status.value
     assert all(np.all(np.isfinite(v)) for v in explorer.drawn_data().values())
     assert all("diverges" in panel.note.get_text() for panel in explorer.panels)
     explorer.update(scale=10.0, rate_factor=1.0)
-    raw = bw.input_scaling_problem(10.0)
+    raw = runs.input_scaling_problem(10.0)
     assert f"{raw.steps_to_converge(1.0)} steps" in explorer.status.value
 
 
 # ------------------------------------------------------------------ distributions
 
 def test_layer_activations_leave_the_moving_statistics_alone():
-    model = bw.deep_network(3, "relu", True, 1.0, dtype="float64")
+    model = runs.deep_network(3, "relu", True, 1.0, dtype="float64")
     before = model.get_weights()
-    inputs, outputs = bw.layer_activations(model, bw.probe_batch().astype(np.float64))
+    inputs, outputs = runs.layer_activations(model, runs.probe_batch().astype(np.float64))
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     assert len(inputs) == len(outputs) == 3
     for z in inputs:                                          # batch statistics were used
@@ -259,7 +263,7 @@ def test_layer_activations_leave_the_moving_statistics_alone():
 
 
 def test_distribution_explorer_shows_vanishing_and_the_batch_norm_fix():
-    explorer = bw.distribution_explorer()
+    explorer = explorers.distribution_explorer()
     explorer.update(depth=12, activation="tanh", init_scale=0.1, batch_norm=False)
     assert "vanishes" in explorer.status.value
     stds = explorer.drawn_data()["std without batch norm"]
@@ -275,52 +279,59 @@ def test_distribution_explorer_shows_vanishing_and_the_batch_norm_fix():
 
 
 def test_covariate_shift_record_shows_less_drift_with_batch_norm():
-    plain, normed = bw.record_distributions(False), bw.record_distributions(True)
+    plain, normed = runs.record_distributions(False), runs.record_distributions(True)
     assert plain.percentiles.shape == (len(plain.steps), 6, 3)
     assert plain.drift()[-1] > 5 * normed.drift().max()
 
 
 # ------------------------------------------------------------------ test time
 
-def _batch_stats_by_the_layer(model, x, batch_size):
-    """The same computation as grouped_forward, one batch at a time through the layers."""
-    outs = []
-    for start in range(0, len(x), batch_size):
-        h = x[start:start + batch_size]
-        for layer in model.layers:
-            if isinstance(layer, BatchNormalization):
-                state = layer.get_state()
-                h = layer.forward(h, training=True)
-                layer.set_state(state)
-            else:
-                h = layer.forward(h, training=False)
-        outs.append(h)
-    return np.concatenate(outs)
-
-
 @pytest.mark.parametrize("batch_size", [1, 2, 7, 50])
-def test_grouped_forward_equals_the_layers_in_training_mode(batch_size):
-    model = bw.block_model(units=(16, 8), seed=1)
+def test_batch_statistics_predictions_equal_training_mode_batch_by_batch(batch_size):
+    # The reference is Sequential's own training-mode pass (dropout rate 0, so only batch
+    # norm differs from inference), on a copy that may update its moving averages.
+    model = inference.block_model(units=(16, 8), dropout=0.0, seed=1)
     model.layers[2].beta[:] = np.linspace(-1, 1, 16)        # make beta matter
-    x = bw.probe_batch(50)
-    expected = _batch_stats_by_the_layer(model, x, batch_size)
-    assert np.allclose(bw.grouped_forward(model, x, batch_size), expected, atol=1e-5)
+    reference = inference.block_model(units=(16, 8), dropout=0.0, seed=1)
+    reference.set_weights(model.get_weights())
+    x = runs.probe_batch(50)
+    before = model.get_weights()
+    expected = np.concatenate([reference.predict(x[start:start + batch_size], training=True)
+                               for start in range(0, len(x), batch_size)])
+    got = inference.predict_with_batch_statistics(model, x, batch_size)
+    assert np.allclose(got, expected, atol=1e-6)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
-def test_grouped_forward_with_groups_and_the_moving_statistics_path():
-    model = bw.block_model(units=(16, 8), seed=1)
-    x = bw.probe_batch(40)
+def test_batch_statistics_predictions_with_groups():
+    model = inference.block_model(units=(16, 8), seed=1)
+    x = runs.probe_batch(40)
     groups = [np.arange(0, 40, 2), np.arange(1, 40, 2)]
-    out = bw.grouped_forward(model, x, groups=groups)
+    out = inference.predict_with_batch_statistics(model, x, groups=groups)
     for g in groups:
-        assert np.allclose(out[g], bw.grouped_forward(model, x[g]), atol=1e-6)
-    moving, _ = bw._forward_groups(model.layers, x[None], statistics="moving")
-    assert np.allclose(moving[0], model.predict(x), atol=1e-6)
+        assert np.allclose(out[g], inference.predict_with_batch_statistics(model, x[g]), atol=1e-6)
+    assert np.allclose(out.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_population_statistics_are_the_statistics_of_each_batch_norm_input():
+    # A layer with momentum 0 stores the statistics of the batch it normalised last.
+    model = Sequential(inference.running_statistics_layers(bn_momentum=0.0), seed=3)
+    model.build(64)
+    x = runs.probe_batch(200)
+    before = model.get_weights()
+    statistics = inference.population_statistics(model, x)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    model.predict(x, training=True)
+    bns = [layer for layer in model.layers if isinstance(layer, BatchNormalization)]
+    assert len(statistics) == len(bns) == 2
+    for layer, (mean, var) in zip(bns, statistics):
+        assert np.allclose(mean, layer.moving_mean, atol=1e-5)
+        assert np.allclose(var, layer.moving_variance, rtol=1e-5, atol=1e-6)
 
 
 def test_a_batch_of_one_predicts_the_same_class_for_everything():
-    model = bw.block_model(units=(16, 8), seed=2)
-    out = bw.grouped_forward(model, bw.probe_batch(30), batch_size=1)
+    model = inference.block_model(units=(16, 8), seed=2)
+    out = inference.predict_with_batch_statistics(model, runs.probe_batch(30), batch_size=1)
     assert np.allclose(out, out[0], atol=1e-6)
 
 
@@ -333,18 +344,18 @@ def test_running_average_replays_the_layer_update():
         layer.forward(batch, training=True)
         means.append(batch.mean(axis=0))
         variances.append(batch.var(axis=0))
-    assert np.allclose(bw.running_average(means, 0.95, 0.0)[-1], layer.moving_mean)
-    assert np.allclose(bw.running_average(variances, 0.95, 1.0)[-1], layer.moving_variance)
+    assert np.allclose(inference.running_average(means, 0.95, 0.0)[-1], layer.moving_mean)
+    assert np.allclose(inference.running_average(variances, 0.95, 1.0)[-1], layer.moving_variance)
     # By hand: a constant sequence from 0 gives (1 - m^k) times the constant.
-    assert np.allclose(bw.running_average(np.ones((5, 1)), 0.5, 0.0)[:, 0],
+    assert np.allclose(inference.running_average(np.ones((5, 1)), 0.5, 0.0)[:, 0],
                        [0.5, 0.75, 0.875, 0.9375, 0.96875])
 
 
 def test_the_recorded_run_replays_a_real_training_with_another_momentum():
-    run = bw.record_running_statistics(epochs=1, every=10, standardize=False)
-    real = bw.running_statistics_network(bn_momentum=0.99)
-    data = bw._digits(False)
-    real.fit(data.x_train, data.y_train, epochs=1, batch_size=32, verbose=0)
+    run = inference.record_running_statistics(epochs=1, every=10, standardize=False)
+    real, _ = train_on_digits(inference.running_statistics_layers(bn_momentum=0.99),
+                              SGD(0.05, momentum=0.9), epochs=1, batch_size=32,
+                              standardize=False)
     bns = [layer for layer in real.layers if isinstance(layer, BatchNormalization)]
     for layer, (mean, var) in zip(bns, run.running(0.99)):
         assert np.allclose(mean[-1], layer.moving_mean, atol=1e-5)
@@ -354,7 +365,7 @@ def test_the_recorded_run_replays_a_real_training_with_another_momentum():
 
 
 def test_running_average_explorer_draws_up_to_the_chosen_step():
-    explorer = bw.running_average_explorer()
+    explorer = explorers.running_average_explorer()
     explorer.update(momentum=0.0, steps=60, batch_size=1)
     drawn = explorer.drawn_data()
     assert len(drawn["batch means"]) == 60
@@ -369,29 +380,53 @@ def test_running_average_explorer_draws_up_to_the_chosen_step():
 # ------------------------------------------------------------------ effects
 
 def test_training_explorer_labels_a_diverging_run():
-    explorer = bw.training_explorer()
+    explorer = explorers.training_explorer()
     explorer.update(learning_rate=10.0, batch_norm=False, init_scale=1.41)
     assert "diverged" in explorer.status.value
     assert "diverged" in explorer.note.get_text()
     assert all(np.all(np.isfinite(v)) for v in explorer.drawn_data().values())
-    run = bw.train_digits(10.0, False)
+    run = runs.train_digits(10.0, False)
     assert run.diverged_at is not None and run.final_accuracy == 0.1
 
 
+def test_a_run_counts_as_trained_by_its_best_epoch_unless_it_diverged():
+    swinging = runs.TrainingRun(3.0, True, 1.41, (1.0, 0.5, 0.6), (1.0, 0.4, 0.7),
+                                (0.5, 0.9, 0.8), None)
+    assert swinging.trained() and swinging.best_accuracy == 0.9
+    assert swinging.final_accuracy == 0.8 and not swinging.trained(threshold=0.95)
+    diverged = runs.TrainingRun(3.0, False, 1.41, (1.0,), (1.0,), (0.9,), 2)
+    assert not diverged.trained() and diverged.final_accuracy == diverged.best_accuracy == 0.1
+
+
+def test_trainings_start_from_the_weights_of_deep_network():
+    class FirstWeights(Callback):
+        def on_train_begin(self, logs=None):
+            self.weights = self.model.get_weights()
+
+    first = FirstWeights()
+    train_on_digits(runs.deep_layers(3, "relu", True, bn_momentum=0.9), SGD(0.1), epochs=1,
+                    n_train=32, callbacks=[runs.ScaleHiddenKernels(5.0), first])
+    expected = runs.deep_network(3, "relu", True, 5.0, bn_momentum=0.9).get_weights()
+    assert len(first.weights) == len(expected)
+    assert all(np.array_equal(a, b) for a, b in zip(first.weights, expected))
+    unscaled = runs.deep_network(3, "relu", True, 1.0, bn_momentum=0.9)
+    assert np.allclose(unscaled.layers[0].kernel * 5.0, expected[0])
+
+
 def test_training_runs_are_cached_and_listed_by_rate():
-    first = bw.train_digits(0.1, True)
-    assert bw.train_digits(0.1, True) is first
-    assert 0.1 in bw.trained_rates(True, 1.41)
+    first = runs.train_digits(0.1, True)
+    assert runs.train_digits(0.1, True) is first
+    assert 0.1 in runs.trained_rates(True, 1.41)
 
 
 def test_batch_noise_shrinks_with_the_batch_size():
-    model = bw.block_model(units=(32, 16), seed=0)
-    noise = bw.batch_noise(model, bw.probe_batch(256), 0, (4, 16, 64), draws=32)
+    model = inference.block_model(units=(32, 16), seed=0)
+    noise = inference.batch_noise(model, runs.probe_batch(256), 0, (4, 16, 64), draws=32)
     assert noise[0] > noise[1] > noise[2] > 0
 
 
 def test_the_notebook_explorers_are_registered():
     names = {(spec.name, spec.retraining) for spec in registry()
-             if spec.notebook == bw.NOTEBOOK}
+             if spec.notebook == explorers.NOTEBOOK}
     assert names == {("input_scaling_explorer", False), ("distribution_explorer", False),
                      ("running_average_explorer", False), ("training_explorer", True)}

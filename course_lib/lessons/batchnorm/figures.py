@@ -1,0 +1,409 @@
+"""Figures of the notebook on batch normalization: one helper per kind of picture, shared by
+the static figures and the explorers.
+
+:class:`LandscapePanel` (loss contours and a descent path), :class:`RidgePlot` (one
+histogram per layer) and :func:`plot_covariate_shift` built on it with
+:func:`plot_percentiles` (a distribution over training), :func:`plot_feature_scatter` and
+:func:`plot_sigmoid_regime` (the equations), :class:`RunningStatisticsPanels` and
+:func:`plot_momentum_comparison` (running vs true statistics and the accuracy they give),
+:func:`plot_sweep` (final accuracy against a swept value).
+"""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import LinearSegmentedColormap
+
+from ... import activations
+from ..figures import PALETTE
+from .runs import sigmoid_linearity
+
+#: Colours of the two settings compared throughout the notebook.
+SETTING_COLORS = {"without batch norm": PALETTE["vermillion"], "with batch norm": PALETTE["blue"]}
+
+
+def setting_name(batch_norm):
+    """``"with batch norm"`` or ``"without batch norm"``."""
+    return "with batch norm" if batch_norm else "without batch norm"
+
+
+# =========================================================================== 1. input scaling
+
+_CONTOUR_CMAP = LinearSegmentedColormap.from_list(
+    "course_contours", ["#1b3a5c", "#56B4E9", "#f7f7f7"])
+
+
+class LandscapePanel:
+    """Loss landscape of a :class:`QuadraticProblem` as banded contours, with a descent path.
+
+    The landscape is an image of ``log10(L - L*)`` quantised into bands of half a decade
+    (filled contours at the cost of an ``imshow``); the path, start and minimum are lines.
+    The view is fixed, equal in both directions, and holds the start (0, 0) and the minima
+    of every problem of :func:`input_scaling_problem` (w1* near 1, w2* between 0 and 1), so
+    an elongated bowl looks elongated. A note gives the condition number (kappa) and the
+    number of steps to converge. ``artists`` lists what ``update`` changes.
+    """
+
+    VIEW = (-0.6, 2.0, -0.8, 1.8)
+
+    def __init__(self, ax, title, resolution=121):
+        self.ax = ax
+        x0, x1, y0, y1 = self.VIEW
+        xs = np.linspace(x0, x1, int(resolution))
+        ys = np.linspace(y0, y1, int(resolution))
+        self.grid = np.stack(np.meshgrid(xs, ys), axis=-1)
+        self.image = ax.imshow(np.zeros(self.grid.shape[:2]), origin="lower", extent=self.VIEW,
+                               cmap=_CONTOUR_CMAP, vmin=-4, vmax=1, aspect="equal",
+                               interpolation="nearest")
+        (self.path_line,) = ax.plot([], [], "-o", color=PALETTE["orange"], ms=3, lw=1.4)
+        (self.start_dot,) = ax.plot([0.0], [0.0], "s", color=PALETTE["black"], ms=6)
+        (self.min_star,) = ax.plot([], [], "*", color="white", ms=13, mec=PALETTE["black"])
+        self.note = ax.text(0.03, 0.04, "", transform=ax.transAxes, fontsize=8.5,
+                            color=PALETTE["black"],
+                            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
+        ax.set_title(title, fontsize=10)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.set_xlabel("w1 (weight of feature 1)")
+        ax.set_ylabel("w2 (weight of feature 2)")
+        ax.grid(False)
+        self.artists = (self.image, self.path_line, self.start_dot, self.min_star, self.note)
+
+    def update(self, problem, rate_factor=1.0, max_path_points=60, max_steps=20000):
+        """Draw ``problem``'s landscape and gradient descent from (0, 0) with
+        ``lr = rate_factor / lambda_max``. Returns a dict: condition_number, steps (None if
+        not converged), diverged, path (the points drawn), excess (L - L* per drawn step)."""
+        level = np.log10(problem.excess_loss(self.grid) + 1e-12)
+        self.image.set_data(np.floor(level * 2.0) / 2.0)
+        steps = problem.steps_to_converge(rate_factor, max_steps=max_steps)
+        shown = max(1, min(max_path_points, steps if steps is not None else max_path_points))
+        path, excess = problem.descent(rate_factor, shown)
+        x0, x1, y0, y1 = self.VIEW
+        margin = 2.0 * (x1 - x0)
+        inside = np.all(np.isfinite(path), axis=1) & np.all(
+            np.abs(path - problem.w_star) < margin, axis=1)
+        last = len(path) if inside.all() else int(np.argmin(inside))
+        drawn = path[:last]
+        self.path_line.set_data(drawn[:, 0], drawn[:, 1])
+        self.min_star.set_data([problem.w_star[0]], [problem.w_star[1]])
+        diverged = rate_factor > 2.0 + 1e-9       # at exactly 2 the steep direction oscillates
+        if diverged:
+            status = "diverges (lr > 2 / \u03bb_max)"
+        elif steps is None:
+            status = f"no convergence in {max_steps:,} steps"
+        else:
+            status = f"{steps:,} steps to converge"
+        kappa = problem.condition_number
+        self.note.set_text(f"\u03ba = {kappa:.3g}: {status}")
+        return {"condition_number": kappa, "steps": steps, "diverged": diverged,
+                "path": drawn, "excess": excess[:last]}
+
+
+# =========================================================================== 2. distributions
+
+class RidgePlot:
+    """One histogram per layer, stacked vertically (layer 1 at the bottom).
+
+    Each row is a filled step curve scaled to the row height; values outside ``value_range``
+    are not drawn and their share is written at the row's right end. The axes always hold
+    ``max_rows`` rows; rows beyond the number of arrays given stay empty. A row may also have
+    an outline (``reference``), e.g. the distribution before training.
+    """
+
+    def __init__(self, ax, max_rows, value_range, bins=40, color=PALETTE["blue"],
+                 reference_color=PALETTE["black"], row_height=0.85):
+        self.ax = ax
+        self.max_rows = int(max_rows)
+        self.bins = int(bins)
+        self.row_height = float(row_height)
+        self.fills, self.outlines, self.texts = [], [], []
+        for i in range(self.max_rows):
+            fill = PolyCollection([np.zeros((3, 2))], facecolors=color, alpha=0.75, linewidths=0)
+            ax.add_collection(fill)
+            (outline,) = ax.plot([], [], color=reference_color, lw=1.0)
+            text = ax.text(1.0, i + 0.1, "", transform=ax.get_yaxis_transform(), ha="right",
+                           fontsize=7, color=PALETTE["black"])
+            self.fills.append(fill)
+            self.outlines.append(outline)
+            self.texts.append(text)
+        self.artists = tuple(self.fills + self.outlines + self.texts)
+        self.set_range(value_range)
+        ax.set_ylim(-0.1, self.max_rows + 0.1)
+        ax.set_yticks(np.arange(self.max_rows) + 0.35, [str(i + 1) for i in range(self.max_rows)])
+        ax.set_ylabel("layer")
+        ax.grid(axis="y", alpha=0.0)
+
+    def set_range(self, value_range):
+        self.value_range = (float(value_range[0]), float(value_range[1]))
+        self.edges = np.linspace(*self.value_range, self.bins + 1)
+        self.ax.set_xlim(*self.value_range)
+
+    def _heights(self, values):
+        values = np.asarray(values, dtype=np.float64).ravel()
+        finite = values[np.isfinite(values)]
+        counts, _ = np.histogram(finite, bins=self.edges)
+        outside = 1.0 - counts.sum() / max(values.size, 1)
+        # Scale each row by its largest bin, ignoring the first bin when it holds a spike
+        # (ReLU's exact zeros), so the shape of the rest stays visible.
+        peak = max(counts.max(initial=0), 1)
+        rest = counts[1:].max(initial=0)
+        if rest > 0 and counts[0] > 3 * rest:
+            peak = rest
+        return np.minimum(counts / peak, 1.15) * self.row_height, outside
+
+    def _step_curve(self, heights, base):
+        """x and y of a histogram drawn as steps on the baseline ``base``."""
+        return np.repeat(self.edges, 2)[1:-1], base + np.repeat(heights, 2)
+
+    def update(self, arrays, reference=None):
+        """Draw one histogram per array (row i = arrays[i]); returns the drawn heights."""
+        n = min(len(arrays), self.max_rows)
+        drawn = []
+        for i in range(self.max_rows):
+            fill, outline, text = self.fills[i], self.outlines[i], self.texts[i]
+            visible = i < n
+            fill.set_visible(visible)
+            outline.set_visible(visible and reference is not None and i < len(reference))
+            if not visible:
+                text.set_text("")
+                continue
+            heights, outside = self._heights(arrays[i])
+            xs, ys = self._step_curve(heights, i)
+            fill.set_verts([np.concatenate([[[xs[0], i]], np.column_stack([xs, ys]),
+                                            [[xs[-1], i]]])])
+            drawn.append(heights)
+            text.set_text(f"{100 * outside:.0f}% outside" if outside > 0.005 else "")
+            if outline.get_visible():
+                ref, _ = self._heights(reference[i])
+                outline.set_data(*self._step_curve(ref, i))
+        return drawn
+
+
+def plot_percentiles(ax, steps, percentiles, *, color, label=None):
+    """The 15th-85th percentile band and the median of a distribution over training steps.
+
+    percentiles: (T, 3) array of the 15th, 50th and 85th percentiles at ``steps`` (T,).
+    """
+    percentiles = np.asarray(percentiles, dtype=float)
+    ax.fill_between(steps, percentiles[:, 0], percentiles[:, 2], color=color, alpha=0.25, lw=0)
+    ax.plot(steps, percentiles[:, 1], color=color, label=label)
+    for column in (0, 2):
+        ax.plot(steps, percentiles[:, column], color=color, lw=0.8, alpha=0.7)
+    ax.set_xlabel("step")
+    return ax
+
+
+def plot_covariate_shift(axes, records, layer=-1, value_range=(-6.0, 6.0)):
+    """The internal-covariate-shift figure: for each :class:`DistributionRecord` (one row of
+    ``axes``, shape (rows, 2)), left the histogram of every layer's activation input before
+    (outline) and after (filled) training; right the 15th-85th percentiles and the median of
+    one layer's activation input over the training steps."""
+    for (ax_hist, ax_pct), record in zip(axes, records):
+        name = setting_name(record.batch_norm)
+        color = SETTING_COLORS[name]
+        ridge = RidgePlot(ax_hist, len(record.last), value_range, color=color)
+        ridge.update(record.last, reference=record.first)
+        ax_hist.set_xlabel("activation input (pre-activation value)")
+        ax_hist.set_title(f"{name}: each layer before (outline) and after training", fontsize=10)
+        n = len(record.last)
+        index = layer % n
+        plot_percentiles(ax_pct, record.steps, record.percentiles[:, index, :], color=color)
+        ax_pct.set_ylabel(f"layer {index + 1} activation input")
+        ax_pct.set_title(f"{name}: 15th, 50th, 85th percentiles", fontsize=10)
+    return axes
+
+
+# =========================================================================== 3. the equations
+
+def plot_feature_scatter(ax, before, after, features=(0, 1)):
+    """Two features of a batch before and after normalisation, as two point clouds.
+
+    before, after: (batch, features) arrays; ``features`` picks the two columns drawn.
+    """
+    i, j = features
+    ax.scatter(before[:, i], before[:, j], s=14, color=PALETTE["vermillion"], alpha=0.7,
+               label="z (Dense output)")
+    ax.scatter(after[:, i], after[:, j], s=14, color=PALETTE["blue"], alpha=0.7,
+               label="z_norm (normalised)")
+    ax.axhline(0.0, color=PALETTE["grey"], lw=0.8)
+    ax.axvline(0.0, color=PALETTE["grey"], lw=0.8)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel(f"feature {i + 1}")
+    ax.set_ylabel(f"feature {j + 1}")
+    ax.legend(loc="best", fontsize=8)
+    return ax
+
+
+def plot_sigmoid_regime(ax, settings):
+    """The sigmoid with the input distributions N(beta, gamma^2) of ``settings`` (a list of
+    (gamma, beta) pairs) shaded under it, each labelled with how linear the sigmoid is there."""
+    z = np.linspace(-8.0, 8.0, 400)
+    ax.plot(z, activations.sigmoid(z), color=PALETTE["black"], label="sigmoid(z)")
+    ax.plot(z, 0.5 + z / 4.0, ":", color=PALETTE["grey"], label="its tangent at 0")
+    colors = (PALETTE["blue"], PALETTE["orange"], PALETTE["green"])
+    for (gamma, beta), color in zip(settings, colors):
+        density = np.exp(-0.5 * ((z - beta) / gamma) ** 2)
+        r2 = sigmoid_linearity(beta, gamma)
+        ax.fill_between(z, 0.0, 0.45 * density, color=color, alpha=0.3,
+                        label=f"gamma={gamma:g}, beta={beta:g}: R^2 of a line {r2:.3f}")
+    ax.set_ylim(-0.05, 1.6)
+    ax.set_yticks([0.0, 0.25, 0.5, 0.75, 1.0])
+    ax.set_xlim(z[0], z[-1])
+    ax.set_xlabel("input of the sigmoid, gamma * z_norm + beta")
+    ax.set_ylabel("sigmoid output (density shaded)")
+    ax.legend(loc="upper left", fontsize=7.5, ncol=2)
+    return ax
+
+
+# =========================================================================== 4. test time
+
+def plot_momentum_comparison(ax_error, ax_acc, run, momenta):
+    """For several momenta: the error of the running means (left, log scale) and the test
+    accuracy with the running statistics (right), against the training step, with the
+    accuracy given by the true statistics for reference."""
+    colors = (PALETTE["green"], PALETTE["blue"], PALETTE["orange"], PALETTE["purple"])
+    for momentum, color in zip(momenta, colors):
+        ax_error.plot(run.snapshot_steps, run.running_error(momentum), color=color,
+                      label=f"momentum {momentum:g}")
+        ax_acc.plot(run.snapshot_steps, run.accuracy_running(momentum), color=color,
+                    label=f"momentum {momentum:g}")
+    ax_acc.plot(run.snapshot_steps, run.accuracy_population(), "--", color=PALETTE["black"],
+                lw=1.4, label="true statistics")
+    ax_error.set_yscale("log")
+    ax_error.set_xlabel("step")
+    ax_error.set_ylabel("error of running means (in true std)")
+    ax_acc.set_xlabel("step")
+    ax_acc.set_ylabel("test accuracy")
+    ax_acc.set_ylim(0.0, 1.0)
+    ax_error.legend(fontsize=8)
+    ax_acc.legend(loc="lower right", fontsize=8)
+    return ax_error, ax_acc
+
+
+class RunningStatisticsPanels:
+    """Running vs true statistics and the test accuracy they give, over training steps.
+
+    Three axes: ``ax_unit`` (one unit's batch means, its running mean and its true mean),
+    ``ax_error`` (mean normalised error of the running means, log scale) and ``ax_acc``
+    (test accuracy with running, true and batch statistics). The x range is the whole run;
+    ``update`` draws everything up to ``steps``. ``artists`` lists what ``update`` changes.
+    """
+
+    def __init__(self, ax_unit, ax_error, ax_acc, run, layer=0, unit=None):
+        self.run = run
+        self.layer = int(layer)
+        means = run.population_means[self.layer]
+        # The unit whose true mean moves most during training shows the lag best.
+        self.unit = int(np.argmax(np.ptp(means, axis=0))) if unit is None else int(unit)
+        self.axes = (ax_unit, ax_error, ax_acc)
+        batch = run.batch_means[self.layer][:, self.unit]
+        steps = np.arange(1, run.steps + 1)
+        (self.batch_dots,) = ax_unit.plot([], [], ".", ms=2.5, color=PALETTE["grey"],
+                                          label="batch mean (each step)")
+        (self.running_line,) = ax_unit.plot([], [], color=PALETTE["blue"], label="running mean")
+        (self.true_line,) = ax_unit.plot([], [], "--", color=PALETTE["black"], lw=1.4,
+                                         label="true mean (whole training set)")
+        low, high = min(batch.min(), 0.0), max(batch.max(), 0.0)
+        pad = 0.08 * (high - low + 1e-9)
+        ax_unit.set_ylim(low - pad, high + pad)
+        ax_unit.set_ylabel(f"mean, unit {self.unit} of BN layer {self.layer + 1}")
+        ax_unit.legend(loc="lower right", fontsize=7.5)
+        (self.error_line,) = ax_error.plot([], [], color=PALETTE["blue"])
+        ax_error.set_yscale("log")
+        ax_error.set_ylim(3e-3, 3.0)
+        ax_error.set_ylabel("error of running means\n(in true std, all units)")
+        ax_error.set_xlabel("step")
+        (self.acc_running,) = ax_acc.plot([], [], color=PALETTE["blue"],
+                                          label="running statistics")
+        (self.acc_true,) = ax_acc.plot([], [], "--", color=PALETTE["black"], lw=1.4,
+                                       label="true statistics")
+        (self.acc_batch,) = ax_acc.plot([], [], color=PALETTE["vermillion"],
+                                        label="statistics of each test batch")
+        ax_acc.set_ylim(0.0, 1.0)
+        ax_acc.set_xlabel("step")
+        ax_acc.set_ylabel("test accuracy")
+        ax_acc.legend(loc="lower right", fontsize=7.5)
+        self.cursors = [ax.axvline(0.0, color=PALETTE["grey"], lw=0.8, ls=":") for ax in self.axes]
+        self.acc_text = ax_acc.text(0.97, 0.3, "", transform=ax_acc.transAxes, va="bottom",
+                                    ha="right", fontsize=8.5,
+                                    bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
+        self.unit_title = ax_unit.text(0.0, 1.03, "", transform=ax_unit.transAxes, fontsize=9.5)
+        for ax in self.axes:
+            ax.set_xlim(0, run.steps)
+        ax_unit.tick_params(labelbottom=False)
+        self._steps = steps
+        self.artists = (self.batch_dots, self.running_line, self.true_line, self.error_line,
+                        self.acc_running, self.acc_true, self.acc_batch, *self.cursors,
+                        self.acc_text, self.unit_title)
+
+    def update(self, momentum, steps, batch_size):
+        """Draw the run up to ``steps`` for ``momentum`` and test batches of ``batch_size``.
+        Returns a dict of the arrays drawn and the three accuracies at ``steps``."""
+        run = self.run
+        steps = int(np.clip(steps, 1, run.steps))
+        shown = run.snapshot_steps <= steps
+        snap_steps = run.snapshot_steps[shown]
+        running_mean = run.running(momentum)[self.layer][0][:steps, self.unit]
+        batch = run.batch_means[self.layer][:steps, self.unit]
+        true = run.population_means[self.layer][shown, self.unit]
+        self.batch_dots.set_data(self._steps[:steps], batch)
+        self.running_line.set_data(self._steps[:steps], running_mean)
+        self.true_line.set_data(snap_steps, true)
+        error = run.running_error(momentum)[shown]
+        self.error_line.set_data(snap_steps, np.clip(error, 3e-3, 3.0))
+        acc_running = run.accuracy_running(momentum)[shown]
+        acc_true = run.accuracy_population()[shown]
+        acc_batch = run.accuracy_batch(batch_size)[shown]
+        self.acc_running.set_data(snap_steps, acc_running)
+        self.acc_true.set_data(snap_steps, acc_true)
+        self.acc_batch.set_data(snap_steps, acc_batch)
+        for cursor in self.cursors:
+            cursor.set_xdata([steps, steps])
+        at = {"running": float(acc_running[-1]) if len(acc_running) else float("nan"),
+              "true": float(acc_true[-1]) if len(acc_true) else float("nan"),
+              "batch": float(acc_batch[-1]) if len(acc_batch) else float("nan")}
+        if len(snap_steps):
+            self.acc_text.set_text(f"after {snap_steps[-1]} steps:\n"
+                                   f"running {at['running']:.3f}, true {at['true']:.3f}\n"
+                                   f"test batches of {batch_size}: {at['batch']:.3f}")
+        else:
+            self.acc_text.set_text(f"no weights saved before step {run.snapshot_steps[0]}")
+        self.unit_title.set_text(f"momentum {momentum:g}: the running mean lags by about "
+                                 f"{1 / max(1 - momentum, 1e-9):.0f} steps"
+                                 if momentum > 0 else "momentum 0: the running mean is the last "
+                                 "batch's mean")
+        return {"batch means": batch, "running mean": running_mean, "true mean": true,
+                "running error": error, "accuracy running": acc_running,
+                "accuracy true": acc_true, "accuracy batch": acc_batch, "at": at}
+
+
+# =========================================================================== 5. effects
+
+def plot_sweep(ax, values, runs_by_setting, *, xlabel, highlight=None):
+    """Final validation accuracy against a swept value (log x), one line per setting.
+
+    runs_by_setting: dict setting name -> list of :class:`TrainingRun` (or None where not
+    computed), aligned with ``values``. Diverged runs are drawn as crosses at chance level.
+    Returns the dict name -> (line, crosses).
+    """
+    artists = {}
+    for name, runs in runs_by_setting.items():
+        color = SETTING_COLORS[name]
+        xs = [v for v, r in zip(values, runs) if r is not None]
+        ys = [r.final_accuracy for r in runs if r is not None]
+        (line,) = ax.plot(xs, ys, "-o", color=color, label=name, ms=4)
+        bad = [(v, r.final_accuracy) for v, r in zip(values, runs)
+               if r is not None and r.diverged_at is not None]
+        (crosses,) = ax.plot([b[0] for b in bad], [b[1] for b in bad], "x", color=color, ms=9,
+                             mew=2)
+        artists[name] = (line, crosses)
+    ax.axhline(0.1, color=PALETTE["grey"], lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_ylim(0.0, 1.18)
+    ax.set_yticks(np.linspace(0.0, 1.0, 6))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("validation accuracy after training")
+    if highlight is not None:
+        ax.axvline(highlight, color=PALETTE["grey"], lw=0.8)
+    ax.legend(loc="upper center", fontsize=8, ncol=2)
+    return artists

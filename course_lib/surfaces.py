@@ -9,6 +9,11 @@ optimizers -- the very classes that train the networks -- on a point ``w = [x, y
     path.points      # (n + 1, 2): the start and the point after each step
     path.diverged    # True if the point ran away (then the path stops there)
 
+``Descent`` is the loop behind it, the course's only one: it runs an optimizer from many
+starts at once, or several optimizers side by side, and can be advanced step by step (a
+race extended as a slider moves).
+``settling_step`` is the course's one definition of "reached and stayed".
+
 The surfaces:
 
 - ``"quadratic"``: f = 0.5 * (x^2 + 10 y^2), an elongated bowl with condition number 10.
@@ -30,9 +35,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from course_lib._validation import check_array, check_non_negative
+from course_lib._validation import check_array, check_choice, check_non_negative, check_number
 
-__all__ = ["Surface", "SURFACES", "Trajectory", "trajectory"]
+__all__ = ["Surface", "SURFACES", "Trajectory", "Descent", "trajectory", "settling_step"]
 
 #: How far a trajectory may leave the drawn box before it counts as diverged, in multiples
 #: of the box's size. Generous, so that a wide but converging oscillation is not cut short.
@@ -154,8 +159,115 @@ def settling_step(inside):
     return 0 if outside.size == 0 else int(outside[-1]) + 1
 
 
+class Descent:
+    """Optimizers descending a surface from one start or several at once, step by step.
+
+    This is the course's one loop that runs an optimizer on a surface; ``trajectory`` and
+    the notebooks' races and comparisons are built on it::
+
+        descent = Descent(optimizers.Adam(0.1), "rosenbrock", starts=[(-1.5, 2.5), (1.5, -0.5)])
+        descent.advance(100)        # 100 steps taken; advance(150) later takes 50 more
+        descent.trajectory(1)       # the path from the second start, a Trajectory
+
+        race = Descent([optimizers.SGD(0.01), optimizers.Adam(0.01)], "rosenbrock")
+        race.advance(100).trajectory(1)     # Adam's path, from the same start as SGD's
+
+    The points of all runs form one (k, 2) array; the surface's gradient is computed for
+    all of them at once. One optimizer updates the whole array: every course optimizer
+    updates each coordinate on its own, so it runs k independent paths (clipping by a norm
+    would couple them, hence the check). A list of optimizers gives one per run, each
+    updating its own row. A run stops, without warnings, at the first step that leaves
+    ``surface.escape_box()`` or is not finite; its path ends with the last point inside,
+    and the other runs go on.
+
+    Args:
+        optimizer: a ``course_lib.optimizers.Optimizer``, or a list of them (one per run).
+            Each is ``reset()`` first, so one instance can draw many paths (one at a time).
+        surface: a ``Surface`` or the name of one in ``SURFACES``.
+        starts: (x, y) or (k, 2) points; defaults to ``surface.default_start``. With a list
+            of optimizers, one point is the start of every run.
+    """
+
+    def __init__(self, optimizer, surface, starts=None):
+        if isinstance(surface, str):
+            check_choice("surface", surface, tuple(SURFACES))
+        self.surface = SURFACES[surface] if isinstance(surface, str) else surface
+        starts = check_array("starts", self.surface.default_start if starts is None else starts)
+        if starts.shape == (2,):
+            starts = starts[None, :]
+        if starts.ndim != 2 or starts.shape[1] != 2 or len(starts) == 0:
+            raise ValueError("starts must be a point (x, y) or an array of points of shape "
+                             f"(k, 2); got shape {starts.shape}.")
+        self.shared = not isinstance(optimizer, (list, tuple))
+        self.optimizers = [optimizer] if self.shared else list(optimizer)
+        if not self.shared:
+            if len(starts) == 1:
+                starts = np.repeat(starts, len(self.optimizers), axis=0)
+            if len(starts) != len(self.optimizers):
+                raise ValueError(f"starts must hold one point, or one per optimizer; got "
+                                 f"{len(starts)} starts for {len(self.optimizers)} optimizers.")
+        elif len(starts) > 1 and (getattr(optimizer, "clipnorm", None)
+                                  or getattr(optimizer, "global_clipnorm", None)):
+            raise ValueError("an optimizer that clips by a norm couples the coordinates it "
+                             "updates, so it cannot run several starts at once; got "
+                             f"{len(starts)} starts. Give one optimizer per start instead.")
+        for each in self.optimizers:
+            each.reset()
+        self.weights = starts.copy()          # what the optimizers move, one row per run
+        self.rows = list(self.weights)        # views: row i is what optimizer i moves
+        self.points = [starts.copy()]         # per step, a run that left keeps its last point
+        self.stopped_at = np.zeros(len(starts), dtype=int)   # 0: still running
+        self.box = self.surface.escape_box()
+
+    @property
+    def steps(self):
+        """The number of steps taken so far."""
+        return len(self.points) - 1
+
+    def advance(self, steps):
+        """Take steps until ``steps`` have been taken (none if that many already were).
+
+        Returns the ``Descent`` itself, so ``Descent(...).advance(n).trajectory()`` reads
+        as one sentence.
+        """
+        steps = int(check_non_negative("steps", steps, integer=True))
+        (xlow, xhigh), (ylow, yhigh) = self.box
+        with np.errstate(all="ignore"):   # a run that has left may overflow: it is ignored
+            while self.steps < steps:
+                running = self.stopped_at == 0
+                point = self.points[-1].copy()
+                if running.any():
+                    gradient = self.surface.gradient(self.weights)
+                    if self.shared:
+                        self.optimizers[0].step([self.weights], [gradient])
+                    else:
+                        for i in np.flatnonzero(running):
+                            self.optimizers[i].step([self.rows[i]], [gradient[i]])
+                    x, y = self.weights[:, 0], self.weights[:, 1]
+                    inside = (x >= xlow) & (x <= xhigh) & (y >= ylow) & (y <= yhigh)  # NaN: False
+                    self.stopped_at[running & ~inside] = self.steps + 1
+                    moved = running & inside
+                    point[moved] = self.weights[moved]
+                self.points.append(point)
+        return self
+
+    def trajectory(self, run=0, steps=None) -> "Trajectory":
+        """The path of start number ``run`` over the first ``steps`` steps (all so far if
+        ``None``), as a ``Trajectory``. Call ``advance`` first to take more steps."""
+        run = int(check_number("run", run, low=0, high=len(self.stopped_at) - 1, integer=True))
+        steps = self.steps if steps is None else int(check_number(
+            "steps", steps, low=0, high=self.steps, integer=True))
+        stop = int(self.stopped_at[run])
+        diverged = 0 < stop <= steps
+        points = np.array([p[run] for p in self.points[:stop if diverged else steps + 1]])
+        losses = self.surface.value(points[:, 0], points[:, 1])
+        optimizer = self.optimizers[0 if self.shared else run]
+        return Trajectory(points, losses, diverged, stop if diverged else None,
+                          getattr(optimizer, "display_name", type(optimizer).__name__))
+
+
 def trajectory(optimizer, surface, start=None, steps=100) -> Trajectory:
-    """Run ``optimizer`` for ``steps`` steps on ``surface`` from ``start``.
+    """Run ``optimizer`` for ``steps`` steps on ``surface`` from ``start``: a ``Trajectory``.
 
     Args:
         optimizer: a ``course_lib.optimizers.Optimizer``; it is ``reset()`` first, so one
@@ -164,34 +276,13 @@ def trajectory(optimizer, surface, start=None, steps=100) -> Trajectory:
         start: (x, y); defaults to ``surface.default_start``.
         steps: number of optimizer steps (>= 0).
 
-    Returns:
-        a ``Trajectory``. The point is a float64 array of shape (2,) updated in place by
-        ``optimizer.step([w], [grad])``. The run stops, without warnings, at the first step
-        whose result leaves ``surface.escape_box()`` or is not finite.
+    One ``Descent`` from one start (see there for how a diverging run is stopped).
     """
-    if isinstance(surface, str):
-        surface = SURFACES[surface]
-    steps = int(check_non_negative("steps", steps, integer=True))
-    w = check_array("start", surface.default_start if start is None else start, ndim=1).copy()
-    if w.shape != (2,):
-        raise ValueError(f"start must be a point (x, y) of shape (2,); got shape {w.shape}.")
-    (xlow, xhigh), (ylow, yhigh) = surface.escape_box()
-    optimizer.reset()
-    points = np.empty((steps + 1, 2))
-    losses = np.empty(steps + 1)
-    points[0], losses[0] = w, surface.loss(w)
-    diverged_at = None
-    for k in range(1, steps + 1):
-        optimizer.step([w], [surface.gradient(w)])
-        x, y = w
-        inside = xlow <= x <= xhigh and ylow <= y <= yhigh   # False for NaN as well
-        if not inside:
-            diverged_at = k
-            break
-        points[k], losses[k] = w, surface.loss(w)
-    n = steps + 1 if diverged_at is None else diverged_at
-    return Trajectory(points[:n].copy(), losses[:n].copy(), diverged_at is not None, diverged_at,
-                      getattr(optimizer, "display_name", type(optimizer).__name__))
+    if start is not None:
+        start = check_array("start", start, ndim=1)
+        if start.shape != (2,):
+            raise ValueError(f"start must be a point (x, y) of shape (2,); got shape {start.shape}.")
+    return Descent(optimizer, surface, start).advance(steps).trajectory(0)
 
 
 # -- the surfaces --------------------------------------------------------------------------
@@ -265,24 +356,25 @@ def _multimodal_grad(x, y):
     return gx, gy
 
 
-def _newton_minimum(grad, start, iterations=50, h=1e-5):
-    """Refine a minimum with Newton's method (Hessian by central differences of ``grad``)."""
-    p = np.array(start, dtype=np.float64)
-    for _ in range(iterations):
-        g = np.array(grad(*p))
-        hessian = np.column_stack([
-            (np.array(grad(*(p + h * e))) - np.array(grad(*(p - h * e)))) / (2.0 * h)
-            for e in np.eye(2)])
-        p = p - np.linalg.solve(hessian, g)
-    return p
-
-
-def _hessian_max_eigenvalue(grad, p, h=1e-5):
+def _hessian(grad, p, h=1e-5):
+    """The (2, 2) Hessian at ``p`` by central differences of the analytic ``grad``, symmetrised."""
     p = np.asarray(p, dtype=np.float64)
     hessian = np.column_stack([
         (np.array(grad(*(p + h * e))) - np.array(grad(*(p - h * e)))) / (2.0 * h)
         for e in np.eye(2)])
-    return float(np.linalg.eigvalsh(0.5 * (hessian + hessian.T)).max())
+    return 0.5 * (hessian + hessian.T)
+
+
+def _newton_minimum(grad, start, iterations=50):
+    """Refine a minimum with Newton's method."""
+    p = np.array(start, dtype=np.float64)
+    for _ in range(iterations):
+        p = p - np.linalg.solve(_hessian(grad, p), np.array(grad(*p)))
+    return p
+
+
+def _hessian_max_eigenvalue(grad, p):
+    return float(np.linalg.eigvalsh(_hessian(grad, p)).max())
 
 
 def _make_multimodal():

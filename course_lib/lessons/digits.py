@@ -28,8 +28,8 @@ def digits(n_train=None, standardize=True):
 
 
 def train_on_digits(layers, optimizer, *, epochs, batch_size=32, seed=0, n_train=None,
-                    standardize=True, callbacks=(), loss="sparse_categorical_crossentropy",
-                    on_divergence="stop"):
+                    standardize=True, transform=None, callbacks=(),
+                    loss="sparse_categorical_crossentropy", on_divergence="stop", verbose=0):
     """Train ``Sequential(layers, seed=seed)`` on the digits; returns ``(model, history)``.
 
     Args:
@@ -38,7 +38,10 @@ def train_on_digits(layers, optimizer, *, epochs, batch_size=32, seed=0, n_train
         epochs, batch_size: as in ``Sequential.fit``.
         seed: seeds the weights, dropout masks and shuffling.
         n_train, standardize: which training set (see :func:`digits`).
+        transform: None, or a function applied to the training and validation inputs before
+            training (e.g. to put features in mixed units); it must not modify its argument.
         callbacks: passed to ``fit``.
+        verbose: 1 shows ``fit``'s progress bar.
         on_divergence: "stop" (default here: an explorer shows a diverged run as such)
             or "raise".
 
@@ -46,11 +49,14 @@ def train_on_digits(layers, optimizer, *, epochs, batch_size=32, seed=0, n_train
     ``learning_rate`` per epoch; the validation part is the course's validation split.
     """
     data = digits(n_train=n_train, standardize=standardize)
+    x_train, x_val = data.x_train, data.x_val
+    if transform is not None:
+        x_train, x_val = transform(x_train), transform(x_val)
     model = Sequential(list(layers), seed=seed)
     model.compile(optimizer, loss, metrics=["accuracy"])
-    history = model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=batch_size,
-                        validation_data=(data.x_val, data.y_val), callbacks=list(callbacks),
-                        verbose=0, on_divergence=on_divergence)
+    history = model.fit(x_train, data.y_train, epochs=epochs, batch_size=batch_size,
+                        validation_data=(x_val, data.y_val), callbacks=list(callbacks),
+                        verbose=verbose, on_divergence=on_divergence)
     return model, history
 
 

@@ -127,26 +127,3 @@ def plot_band(ax, x, spread, *, color, label=None, linestyle="-", alpha=0.2):
     (line,) = ax.plot(x, spread.median, linestyle, color=color, label=label)
     ax.fill_between(x, spread.low, spread.high, color=color, alpha=alpha, linewidth=0)
     return line
-
-
-def plot_contours(ax, surface, *, levels=30, n=200, cmap="viridis"):
-    """Filled log-spaced contour map of a 2-D ``course_lib.surfaces.Surface``.
-
-    The levels are spaced on a log scale above the minimum so that both the valley floor and
-    the walls are visible.
-    """
-    xs = np.linspace(*surface.xlim, n)
-    ys = np.linspace(*surface.ylim, n)
-    xx, yy = np.meshgrid(xs, ys)
-    zz = surface.value(xx, yy)
-    z_min = float(np.min(zz))
-    shifted = zz - z_min + 1e-3
-    lv = np.geomspace(shifted.min(), shifted.max(), levels) + z_min - 1e-3
-    ax.contourf(xx, yy, zz, levels=lv, cmap=cmap, alpha=0.85)
-    ax.contour(xx, yy, zz, levels=lv, colors="white", linewidths=0.3, alpha=0.6)
-    for mx, my in getattr(surface, "minima", []):
-        ax.plot(mx, my, marker="*", color="white", markersize=12, markeredgecolor="black")
-    ax.set_xlim(surface.xlim)
-    ax.set_ylim(surface.ylim)
-    label(ax, "x (parameter 1)", "y (parameter 2)")
-    return ax

@@ -1,4 +1,4 @@
-"""Tests of course_lib.surfaces: gradients, minima, and optimizer trajectories."""
+"""Tests of course_lib.surfaces: gradients, minima, the one descent loop, settling steps."""
 import warnings
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 from course_lib import optimizers
 from course_lib.optimizers import SGD, Adam
-from course_lib.surfaces import SURFACES, Surface, Trajectory, trajectory
+from course_lib.surfaces import SURFACES, Descent, Surface, Trajectory, settling_step, trajectory
 
 NAMES = list(SURFACES)
 
@@ -133,7 +133,7 @@ def test_divergence_stops_cleanly_without_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for display_name in optimizers.OPTIMIZER_NAMES:
-            path = trajectory(optimizers.make(display_name, learning_rate=5.0), surface, steps=300)
+            path = trajectory(optimizers.get(display_name, learning_rate=5.0), surface, steps=300)
             assert np.all(np.isfinite(path.points)) and np.all(np.isfinite(path.losses))
             assert len(path.points) == len(path.losses)
         path = trajectory(SGD(1.0), surface, steps=300)
@@ -198,7 +198,7 @@ def test_multimodal_different_optimizers_end_in_different_minima():
     surface = SURFACES["multimodal"]
     ends = set()
     for display_name in ("SGD", "Momentum", "Adam"):
-        path = trajectory(optimizers.make(display_name, 0.1), surface, steps=300)
+        path = trajectory(optimizers.get(display_name, learning_rate=0.1), surface, steps=300)
         nearest = min(range(len(surface.minima)),
                       key=lambda i: np.hypot(*(path.points[-1] - surface.minima[i])))
         assert np.hypot(*(path.points[-1] - surface.minima[nearest])) < 0.05
@@ -212,3 +212,106 @@ def test_steps_to_reach():
     assert path.steps_to_reach((0.0, 0.0), tol=0.1) == 4      # settles after the bounce
     assert path.steps_to_reach((0.0, 0.0), tol=0.3) == 2
     assert path.steps_to_reach((5.0, 5.0), tol=0.1) is None
+
+
+def test_settling_step_counts_from_the_last_return():
+    inside = np.array([False, True, False, True, True])
+    assert settling_step(inside) == 3             # inside at 1, out again at 2, stays from 3
+    assert settling_step(np.ones(4, dtype=bool)) == 0
+    assert settling_step(inside[:3]) is None      # outside at the last step: never settled
+    columns = np.column_stack([inside, np.ones(5, dtype=bool), ~inside])
+    assert settling_step(columns) == [3, 0, None]
+    with pytest.raises(ValueError, match="inside"):
+        settling_step(np.zeros((2, 2, 2), dtype=bool))
+    with pytest.raises(ValueError, match="inside"):
+        settling_step(np.array([], dtype=bool))
+
+
+def ring(surface, n):
+    angles = np.linspace(0.0, 2.0 * np.pi, n, endpoint=False)
+    half = 0.4 * np.array([np.ptp(surface.xlim), np.ptp(surface.ylim)])
+    centre = np.array([np.mean(surface.xlim), np.mean(surface.ylim)])
+    return centre + half * np.column_stack([np.cos(angles), np.sin(angles)])
+
+
+@pytest.mark.parametrize("display_name", optimizers.OPTIMIZER_NAMES)
+@pytest.mark.parametrize("learning_rate", [0.05, 0.25])   # 0.25 > 2 / L: gradient descent diverges
+def test_a_descent_from_many_starts_equals_one_trajectory_per_start(display_name, learning_rate):
+    surface = SURFACES["quadratic"]
+    starts = ring(surface, 6)
+    batch = Descent(optimizers.get(display_name, learning_rate=learning_rate), surface, starts)
+    batch.advance(80)
+    for j, start in enumerate(starts):
+        alone = trajectory(optimizers.get(display_name, learning_rate=learning_rate), surface,
+                           start=start, steps=80)
+        together = batch.trajectory(j)
+        # one (k, 2) array vs k arrays of shape (2,): the arithmetic is elementwise, the same
+        np.testing.assert_allclose(together.points, alone.points, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(together.losses, alone.losses, rtol=1e-13, atol=1e-15)
+        assert (together.diverged, together.diverged_at) == (alone.diverged, alone.diverged_at)
+    if display_name == "SGD" and learning_rate == 0.25:   # the case of a run cut short
+        assert any(batch.trajectory(j).diverged for j in range(len(starts)))
+
+
+def test_a_diverged_run_stops_while_the_others_go_on():
+    surface = SURFACES["quadratic"]
+    # lr 0.21 > 2 / L diverges along y only: the start on the x axis converges
+    starts = np.array([[0.5, 0.0], [0.5, 0.5]])
+    descent = Descent(SGD(0.21), surface, starts).advance(300)
+    near, far = descent.trajectory(0), descent.trajectory(1)
+    assert not near.diverged and len(near.points) == 301
+    assert far.diverged and len(far.points) == far.diverged_at
+    (xlow, xhigh), (ylow, yhigh) = surface.escape_box()
+    assert np.all((xlow <= far.points[:, 0]) & (far.points[:, 0] <= xhigh))
+
+
+def test_a_descent_advanced_in_parts_equals_one_run():
+    surface = SURFACES["rosenbrock"]
+    parts = Descent(Adam(0.05), surface)
+    parts.advance(30)
+    early = parts.trajectory(steps=10)
+    parts.advance(70).advance(40)          # asking for fewer steps than taken takes none
+    assert parts.steps == 70
+    whole = trajectory(Adam(0.05), surface, steps=70)
+    np.testing.assert_array_equal(parts.trajectory().points, whole.points)
+    np.testing.assert_array_equal(early.points, whole.points[:11])
+    with pytest.raises(ValueError, match="steps"):
+        parts.trajectory(steps=71)
+    with pytest.raises(ValueError, match="run"):
+        parts.trajectory(run=1)                # one start: run 0 only
+
+
+def test_a_descent_validates_its_starts_and_refuses_coupled_runs():
+    surface = SURFACES["saddle"]
+    with pytest.raises(ValueError, match="surface"):
+        Descent(Adam(), "bowl")
+    with pytest.raises(ValueError, match="starts"):
+        Descent(Adam(), surface, np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="starts"):
+        Descent(Adam(), surface, [[0.0, np.inf]])
+    with pytest.raises(ValueError, match="steps"):
+        Descent(Adam(), surface).advance(-1)
+    clipped = SGD(0.1)
+    clipped.clipnorm = 1.0     # set after construction: works whatever the constructor accepts
+    with pytest.raises(ValueError, match="starts"):
+        Descent(clipped, surface, np.zeros((2, 2)))
+    Descent(clipped, surface, [0.5, 0.5]).advance(3)    # one start: nothing to couple
+
+
+@pytest.mark.parametrize("surface_name, learning_rate", [("multimodal", 0.3), ("rosenbrock", 0.1)])
+def test_optimizers_side_by_side_equal_their_own_trajectories(surface_name, learning_rate):
+    surface = SURFACES[surface_name]
+    names = ["SGD", "Momentum", "Adam", "Nadam"]
+    race = Descent([optimizers.get(n, learning_rate=learning_rate) for n in names], surface)
+    race.advance(120)
+    if surface_name == "rosenbrock":      # the case of runs cut short while others go on
+        assert race.trajectory(0).diverged and not race.trajectory(2).diverged
+    for i, name in enumerate(names):
+        alone = trajectory(optimizers.get(name, learning_rate=learning_rate), surface, steps=120)
+        together = race.trajectory(i)
+        # one gradient call for all points: exp on arrays may round the last bit differently
+        np.testing.assert_allclose(together.points, alone.points, rtol=1e-12, atol=1e-15)
+        assert together.optimizer_name == name
+        assert (together.diverged, together.diverged_at) == (alone.diverged, alone.diverged_at)
+    with pytest.raises(ValueError, match="starts"):
+        Descent([SGD(0.1), Adam(0.1)], surface, np.zeros((3, 2)))

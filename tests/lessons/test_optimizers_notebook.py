@@ -1,8 +1,8 @@
 """Tests of the optimizers notebook's explorers, run helpers and exercises.
 
 The generic fuzz, latency and browser tests cover every registered explorer; these check
-what is specific to this notebook: the lock-step and batched runs agree with
-``surfaces.trajectory``, diverging runs are cut and labelled, the cached-bitmap rendering
+what is specific to this notebook: the cached races agree with fresh
+``surfaces.trajectory`` runs, diverging runs are cut and labelled, the cached-bitmap rendering
 draws the same pixels as a full redraw, and each exercise accepts its solution and rejects
 its listed mistakes and other wrong versions with specific messages.
 """
@@ -18,9 +18,11 @@ from PIL import Image
 
 from course_lib import optimizers as opt
 from course_lib import surfaces
+from course_lib.lessons.digits import digits
+from course_lib.lessons.explorer import registry
 from course_lib.lessons.optimizers import exercises as ex
 from course_lib.lessons.optimizers import explorers as ow
-from course_lib.lessons.explorer import registry
+from course_lib.lessons.optimizers import runs
 
 
 def pixels(png):
@@ -29,113 +31,92 @@ def pixels(png):
 
 # ------------------------------------------------------------------------------- runs
 
-def test_build_optimizer_maps_the_two_sliders_to_each_optimizer():
-    assert opt.make("SGD").momentum == 0.0
-    sgd = ow.build_optimizer("SGD", 0.1, beta_1=0.5, beta_2=0.8)
-    assert type(sgd) is opt.SGD and sgd.momentum == 0.0          # SGD never gets momentum
-    momentum = ow.build_optimizer("Momentum", 0.1, beta_1=0.5, beta_2=0.8)
-    assert momentum.momentum == 0.5 and not momentum.nesterov
-    nesterov = ow.build_optimizer("Nesterov", 0.1, beta_1=0.7)
+def test_the_two_sliders_map_to_each_optimizers_keras_keywords():
+    assert runs.slider_keywords("SGD", beta_1=0.5, beta_2=0.8) == {}    # SGD never gets momentum
+    assert runs.slider_keywords("AdaGrad", beta_1=0.5, beta_2=0.8) == {}
+    assert runs.slider_keywords("Momentum", beta_1=0.5, beta_2=0.8) == {"momentum": 0.5}
+    assert runs.slider_keywords("RMSProp", beta_1=0.5, beta_2=0.8) == {"rho": 0.8}
+    assert runs.slider_keywords("Adam", beta_1=0.5) == {"beta_1": 0.5}
+    nesterov = opt.get("Nesterov", learning_rate=0.1, **runs.slider_keywords("Nesterov", 0.7))
     assert nesterov.momentum == 0.7 and nesterov.nesterov
-    rms = ow.build_optimizer("RMSProp", 0.1, beta_1=0.5, beta_2=0.8)
-    assert rms.rho == 0.8
-    adam = ow.build_optimizer("Adam", 0.1, beta_1=0.5, beta_2=0.8)
+    adam = opt.get("Adam", learning_rate=0.1, **runs.slider_keywords("Adam", 0.5, 0.8))
     assert (adam.beta_1, adam.beta_2) == (0.5, 0.8)
-    assert ow.default_hyperparameters("RMSProp") == (None, 0.9)
-    assert ow.default_hyperparameters("Nesterov") == (0.9, None)
-    assert ow.default_hyperparameters("AdaGrad") == (None, None)
+    assert runs.default_hyperparameters("RMSProp") == (None, 0.9)
+    assert runs.default_hyperparameters("Nesterov") == (0.9, None)
+    assert runs.default_hyperparameters("AdaGrad") == (None, None)
+    assert runs.default_hyperparameters("Nadam") == (0.9, 0.999)
+    with pytest.raises(ValueError, match="name"):
+        runs.slider_keywords("adam_w", 0.5)
 
 
-@pytest.mark.parametrize("surface", ow.SURFACE_NAMES)
+def test_a_slider_the_optimizer_ignores_does_not_change_its_path():
+    first = runs.path("quadratic", "SGD", 0.1, steps=20, beta_1=0.3, beta_2=0.6)
+    assert runs.path("quadratic", "SGD", 0.1, steps=20, beta_1=0.8, beta_2=0.9) is first
+    momentum = runs.path("quadratic", "Momentum", 0.1, steps=20, beta_1=0.3)
+    assert not np.array_equal(momentum.points, first.points)
+
+
+@pytest.mark.parametrize("surface", runs.SURFACE_NAMES)
 @pytest.mark.parametrize("learning_rate", [0.01, 0.3])
 def test_race_gives_the_same_paths_as_trajectory(surface, learning_rate):
-    runs = ow.race(surface, learning_rate, steps=60)
+    raced = runs.race(surface, learning_rate, steps=60)
     for name in opt.OPTIMIZER_NAMES:
-        alone = surfaces.trajectory(opt.make(name, learning_rate), surface, steps=60)
-        # vectorised and scalar NumPy may round the last bit differently (exp on arrays)
-        np.testing.assert_allclose(runs[name].points, alone.points, rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(runs[name].losses, alone.losses, rtol=1e-12, atol=1e-15)
-        assert runs[name].diverged == alone.diverged
-        assert runs[name].diverged_at == alone.diverged_at
+        alone = surfaces.trajectory(opt.get(name, learning_rate=learning_rate), surface, steps=60)
+        # one gradient call for all eight points vs one per point: exp on arrays and on
+        # scalars may round the last bit differently
+        np.testing.assert_allclose(raced[name].points, alone.points, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(raced[name].losses, alone.losses, rtol=1e-12, atol=1e-15)
+        assert raced[name].diverged == alone.diverged
+        assert raced[name].diverged_at == alone.diverged_at
 
 
 def test_a_cached_race_extended_or_cut_equals_a_fresh_one():
-    short = ow.race("saddle", 0.37, steps=30)
-    longer = ow.race("saddle", 0.37, steps=90)        # continues the cached race
-    cut = ow.race("saddle", 0.37, steps=30)           # cut from the longer one
+    short = runs.race("saddle", 0.37, steps=30)
+    longer = runs.race("saddle", 0.37, steps=90)        # continues the cached race
+    cut = runs.race("saddle", 0.37, steps=30)           # cut from the longer one
     for name in opt.OPTIMIZER_NAMES:
-        fresh = surfaces.trajectory(opt.make(name, 0.37), "saddle", steps=90)
+        fresh = surfaces.trajectory(opt.get(name, learning_rate=0.37), "saddle", steps=90)
         np.testing.assert_allclose(longer[name].points, fresh.points, rtol=1e-12, atol=1e-15)
         np.testing.assert_array_equal(cut[name].points, short[name].points)
         assert cut[name].diverged == short[name].diverged
 
 
 def test_the_race_at_a_large_rate_contains_diverged_runs():
-    runs = ow.race("rosenbrock", 0.1, steps=100)
-    assert runs["SGD"].diverged and runs["Momentum"].diverged
-    assert not runs["Adam"].diverged
-
-
-@pytest.mark.parametrize("name", opt.OPTIMIZER_NAMES)
-def test_batched_runs_from_several_starts_match_trajectory(name):
-    surface = surfaces.SURFACES["quadratic"]
-    starts = ow.ring_starts(surface, 6)
-    lr = 0.19 if name in ("SGD", "AdaGrad") else 0.05
-    for learning_rate in (lr, 0.25):   # 0.25 makes gradient descent diverge
-        batch = ow.run_from_starts(surface, name, learning_rate, starts, steps=80)
-        assert np.all(np.isfinite(batch.losses))
-        for j, start in enumerate(starts):
-            alone = surfaces.trajectory(opt.make(name, learning_rate), surface, start=start, steps=80)
-            n = len(alone.losses)
-            np.testing.assert_allclose(batch.losses[:n, j], alone.losses, rtol=1e-12, atol=0)
-            assert bool(batch.diverged[j]) == alone.diverged
-            if alone.diverged:
-                assert batch.diverged_at[j] == alone.diverged_at
-                assert np.all(batch.losses[n:, j] == alone.losses[-1])
+    raced = runs.race("rosenbrock", 0.1, steps=100)
+    assert raced["SGD"].diverged and raced["Momentum"].diverged
+    assert not raced["Adam"].diverged
 
 
 def test_ring_starts_lie_inside_the_box():
-    for name in ow.SURFACE_NAMES:
+    for name in runs.SURFACE_NAMES:
         surface = surfaces.SURFACES[name]
-        starts = ow.ring_starts(surface, 8)
+        starts = runs.ring_starts(surface, 8)
         assert starts.shape == (8, 2)
         assert np.all((starts[:, 0] > surface.xlim[0]) & (starts[:, 0] < surface.xlim[1]))
         assert np.all((starts[:, 1] > surface.ylim[0]) & (starts[:, 1] < surface.ylim[1]))
 
 
-def test_first_below_and_steps_to_threshold():
-    losses = np.array([[5.0, 5.0, 5.0], [0.5, 0.5, 2.0], [2.0, 0.1, 0.5], [0.5, 0.1, 3.0]])
-    # column 0 dips below 1, rises, comes back: counted from its last return (step 3)
-    np.testing.assert_array_equal(ow.first_below(losses, 1.0), [3, 1, -1])
-    tr = surfaces.Trajectory(np.zeros((4, 2)), losses[:, 0])
-    assert ow.steps_to_threshold("quadratic", tr, threshold=1.0) == 3
-    assert ow.steps_to_threshold("quadratic", tr, threshold=0.1) is None
-    diverged = surfaces.Trajectory(np.zeros((2, 2)), np.array([1.0, 0.0]), True, 2)
-    assert ow.steps_to_threshold("quadratic", diverged) is None
-
-
 def test_surface_comparison_keeps_each_optimizers_fastest_rate():
-    table = ow.surface_comparison("quadratic", [0.01, 0.1, 0.25], steps=100, n_starts=4,
+    table = runs.surface_comparison("quadratic", [0.01, 0.1, 0.25], steps=100, n_starts=4,
                                   names=("SGD",))
     entry = table["SGD"]
     assert entry["learning_rate"] == 0.1           # 0.01 is too slow, 0.25 diverges
     assert entry["reached"] == 1.0
     assert entry["by_rate"][0] is None and entry["by_rate"][2] is None
     # the steps reported are those of an independent trajectory run from the ring starts
-    starts = ow.ring_starts("quadratic", 4)
-    needed = [ow.steps_to_threshold("quadratic", surfaces.trajectory(opt.SGD(0.1), "quadratic",
-                                                                     start=s, steps=100))
-              for s in starts]
+    starts = runs.ring_starts("quadratic", 4)
+    paths = [surfaces.trajectory(opt.SGD(0.1), "quadratic", start=s, steps=100) for s in starts]
+    needed = [surfaces.settling_step(p.losses < 1e-3) for p in paths]   # f_min = 0 here
     assert entry["steps"] == float(np.median(needed))
 
 
 def test_exit_step_and_loss_gap():
     surface = surfaces.SURFACES["quadratic"]
     points = np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 0.0], [0.0, 0.0]])
-    assert ow.exit_step(surface, points) == 2
-    assert ow.exit_step(surface, points[:2]) is None
-    gap = ow.loss_gap("saddle", np.array([-0.25, 0.75]))
-    np.testing.assert_allclose(gap, [ow.GAP_FLOOR, 1.0])
+    assert runs.exit_step(surface, points) == 2
+    assert runs.exit_step(surface, points[:2]) is None
+    gap = runs.loss_gap("saddle", np.array([-0.25, 0.75]))
+    np.testing.assert_allclose(gap, [runs.GAP_FLOOR, 1.0])
 
 
 # ---------------------------------------------------------------------------- explorers
@@ -197,7 +178,7 @@ def test_the_start_is_clipped_into_the_box_of_the_surface():
 
 
 @pytest.mark.parametrize("factory", [ow.trajectory_explorer, ow.race_explorer])
-@pytest.mark.parametrize("surface", ow.SURFACE_NAMES)
+@pytest.mark.parametrize("surface", runs.SURFACE_NAMES)
 def test_cached_bitmap_rendering_draws_the_same_pixels_as_a_full_redraw(factory, surface):
     explorer = factory()
     explorer.redraw()
@@ -250,33 +231,37 @@ def test_the_training_explorer_labels_a_diverged_run():
 
 
 def test_digits_runs_are_deterministic_and_cached():
-    first = ow.digits_run("Adam", 0.01)
-    assert ow.digits_run("Adam", 0.01) is first
-    again = ow.digits_run.__wrapped__("Adam", 0.01)
+    first = runs.digits_run("Adam", 0.01)
+    assert runs.digits_run("Adam", 0.01) is first
+    again = runs.digits_run.__wrapped__("Adam", 0.01)
     assert again.loss == first.loss and again.val_loss == first.val_loss
-    assert len(first.loss) == ow.DIGITS_SETUP["epochs"]
+    assert len(first.loss) == runs.DIGITS_SETUP["epochs"]
     assert first.epochs_to(10.0) == 1
     assert first.epochs_to(-1.0) is None
+    mixed = runs.digits_run("Adam", 0.01, "mixed units")
+    assert len(mixed.loss) == runs.DIGITS_SETUP["epochs"] and mixed.loss != first.loss
+    with pytest.raises(ValueError, match="scaling"):
+        runs.digits_run("Adam", 0.01, "raw")
 
 
 def test_mixed_unit_digits_really_have_mixed_scales():
-    x_standard = ow.digits_data("standardized")[0]
-    x_mixed = ow.digits_data("mixed units")[0]
+    x_standard = digits(n_train=runs.DIGITS_SETUP["n_train"]).x_train
+    x_mixed = runs.mixed_unit_digits()[0]
     spread = x_mixed.std(axis=0)
     spread = spread[spread > 0]
     assert spread.max() / spread.min() > 100
-    assert x_standard.shape == x_mixed.shape == (ow.DIGITS_SETUP["n_train"], 64)
+    assert x_standard.shape == x_mixed.shape == (runs.DIGITS_SETUP["n_train"], 64)
 
 
 def test_best_run_skips_diverged_runs():
-    ok = ow.DigitsRun("SGD", 0.1, (1.0,), (0.5,), (0.9,))
-    bad = ow.DigitsRun("SGD", 1.0, (1.0,), (0.1,), (0.9,), diverged_at=2)
+    ok = runs.DigitsRun("SGD", 0.1, (1.0,), (0.5,), (0.9,))
+    bad = runs.DigitsRun("SGD", 1.0, (1.0,), (0.1,), (0.9,), diverged_at=2)
     assert bad.final_val_loss == math.inf
-    assert ow.best_run([bad, ok]) is ok
+    assert runs.best_run([bad, ok]) is ok
 
 
 def test_format_table_pads_columns():
-    text = ow.format_table(["name", "x"], [["SGD", "1"], ["Momentum", "10"]])
+    text = runs.format_table(["name", "x"], [["SGD", "1"], ["Momentum", "10"]])
     lines = text.splitlines()
     assert lines[0] == "name       x"
     assert lines[2] == "SGD        1" and lines[3] == "Momentum  10"
@@ -284,8 +269,8 @@ def test_format_table_pads_columns():
 
 
 def test_source_stars_cover_the_eight_optimizers():
-    assert set(ow.SOURCE_STARS) == set(opt.OPTIMIZER_NAMES)
-    assert ow.SOURCE_STARS["AdaGrad"][1].startswith("*") and ow.SOURCE_STARS["SGD"] == ("*", "***")
+    assert set(runs.SOURCE_STARS) == set(opt.OPTIMIZER_NAMES)
+    assert runs.SOURCE_STARS["AdaGrad"][1].startswith("*") and runs.SOURCE_STARS["SGD"] == ("*", "***")
 
 
 # ---------------------------------------------------------------------------- exercises
@@ -402,3 +387,22 @@ def test_checking_raises_no_warnings_for_the_listed_mistakes():
         for exercise in (ex.MOMENTUM_STEP, ex.ADAM_STEP, ex.DIVERGING_RATES):
             for mistake in exercise.mistakes:
                 exercise.check(mistake.implementation)
+
+
+def test_the_checkers_keras_form_is_the_librarys_adam_and_differs_from_the_others():
+    # small gradients, where the three places of epsilon give different steps
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=3)
+    lib_w, adam = w.copy(), opt.Adam(0.01)
+    state = {form: (w.copy(), np.zeros(3), np.zeros(3))
+             for form in (ex._adam_keras_form, ex._adam_paper_form, ex.adam_step_reference)}
+    for t in range(1, 6):
+        g = 1e-5 * rng.normal(size=3)
+        adam.step([lib_w], [g])
+        for form, (w_form, m, s) in state.items():
+            state[form] = form(w_form, g, m, s, t, learning_rate=0.01)
+    np.testing.assert_allclose(state[ex._adam_keras_form][0], lib_w, rtol=1e-12)
+    moved = {form: np.abs(state[form][0] - w).max() for form in state}
+    assert len({round(float(v), 9) for v in moved.values()}) == 3
+    # inside the root, epsilon damps the step most; the paper's form least
+    assert moved[ex.adam_step_reference] < moved[ex._adam_keras_form] < moved[ex._adam_paper_form]

@@ -1,8 +1,9 @@
 """Exercises of the notebook on optimizers.
 
 * :data:`MOMENTUM_STEP` -- one step of SGD with momentum, in Keras's form;
-* :data:`ADAM_STEP` -- one step of Adam in the textbook form (bias-corrected moments,
-  epsilon inside the square root);
+* :data:`ADAM_STEP` -- one step of Adam in the form of the study notes (bias-corrected
+  moments, epsilon inside the square root); the two other forms of epsilon, the paper's
+  (and PyTorch's) and Keras's, are recognised and named;
 * :data:`DIVERGING_RATES` -- predict from the curvature which learning rates make gradient
   descent diverge on a quadratic.
 
@@ -107,7 +108,8 @@ def check_momentum_step(fn):
 
 def adam_step_reference(w, g, m, s, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
                         epsilon=1e-7):
-    """One step of Adam in the textbook form.
+    """One step of Adam in the form of some textbooks and study notes: epsilon inside the
+    square root.
 
     w, g, m, s : arrays of one shape (parameters, gradient, first and second moments).
     t : the step number, starting at 1.
@@ -116,6 +118,11 @@ def adam_step_reference(w, g, m, s, t, learning_rate=0.001, beta_1=0.9, beta_2=0
         s_new = beta_2 * s + (1 - beta_2) * g**2
         m_hat = m_new / (1 - beta_1**t);  s_hat = s_new / (1 - beta_2**t)
         w_new = w - learning_rate * m_hat / sqrt(s_hat + epsilon)
+
+    The paper's Algorithm 1 and PyTorch put epsilon outside the root,
+    m_hat / (sqrt(s_hat) + epsilon); Keras folds the corrections into the learning rate,
+    learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(s) + epsilon), the
+    paper's epsilon-hat. The three agree unless sqrt(s_hat) is as small as epsilon allows.
     """
     m_new = beta_1 * m + (1.0 - beta_1) * g
     s_new = beta_2 * s + (1.0 - beta_2) * g ** 2
@@ -139,13 +146,21 @@ def _adam_only_m_corrected(w, g, m, s, t, learning_rate=0.001, beta_1=0.9, beta_
     return w - learning_rate * m_hat / np.sqrt(s_new + epsilon), m_new, s_new
 
 
-def _adam_epsilon_outside(w, g, m, s, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
-                          epsilon=1e-7):
+def _adam_paper_form(w, g, m, s, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                     epsilon=1e-7):
     m_new = beta_1 * m + (1.0 - beta_1) * g
     s_new = beta_2 * s + (1.0 - beta_2) * g ** 2
     m_hat = m_new / (1.0 - beta_1 ** t)
     s_hat = s_new / (1.0 - beta_2 ** t)
     return w - learning_rate * m_hat / (np.sqrt(s_hat) + epsilon), m_new, s_new
+
+
+def _adam_keras_form(w, g, m, s, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                     epsilon=1e-7):
+    m_new = beta_1 * m + (1.0 - beta_1) * g
+    s_new = beta_2 * s + (1.0 - beta_2) * g ** 2
+    alpha = learning_rate * np.sqrt(1.0 - beta_2 ** t) / (1.0 - beta_1 ** t)
+    return w - alpha * m_new / (np.sqrt(s_new) + epsilon), m_new, s_new
 
 
 def _adam_returns_corrected(w, g, m, s, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
@@ -200,8 +215,15 @@ ADAM_STEP = Exercise(
                 _adam_no_correction),
         Mistake("only m is bias-corrected. s starts at 0 too: use "
                 "s_hat = s / (1 - beta_2**t) under the square root.", _adam_only_m_corrected),
-        Mistake("epsilon is outside the square root (that is Keras's form). This exercise "
-                "asks for the textbook form: sqrt(s_hat + epsilon).", _adam_epsilon_outside),
+        Mistake("that is the form of the Adam paper's Algorithm 1 and of PyTorch: epsilon "
+                "outside the square root, m_hat / (sqrt(s_hat) + epsilon). It is a correct Adam, "
+                "but this exercise asks for the form with epsilon inside the root: "
+                "m_hat / sqrt(s_hat + epsilon).", _adam_paper_form),
+        Mistake("that is Keras's form: the corrections folded into the learning rate, "
+                "lr * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(s) + epsilon), which is "
+                "the paper's epsilon-hat (epsilon / sqrt(1 - beta_2**t) next to sqrt(s_hat)). It "
+                "is a correct Adam, but this exercise asks for the form with epsilon inside the "
+                "root: m_hat / sqrt(s_hat + epsilon).", _adam_keras_form),
         Mistake("you returned the bias-corrected m_hat and s_hat as the new state. Return the "
                 "raw averages m and s: the correction is applied afresh at every step.",
                 _adam_returns_corrected),

@@ -6,17 +6,15 @@ Every optimizer has one contract::
     opt.step(params, grads)        # lists of arrays, same order, same shapes
 
 ``step`` updates each array of ``params`` in place (its identity and dtype are kept), so a
-layer's weights and an optimizer never need to be re-attached. The state an optimizer
-keeps (velocities, moving averages) lives in one dict per position in the ``params`` list,
-created on the first call.
+layer's weights and an optimizer never need to be re-attached. It reads the learning rate
+(a schedule is called with ``iterations``), calls ``update_step(gradient, variable,
+learning_rate)`` once per array, then counts the step, as Keras 3's ``apply`` does.
 
-Each rule is written in ``_update(w, g, state, lr, t)`` with ``t`` the step count starting
-at 1 and ``lr`` the learning rate for this step. The comment above each block is the
-equation; the NumPy below it computes the same thing in place, through one scratch array,
-because the step runs once per mini-batch of training.
-
-The rules are Keras 3's. The textbook forms (bias-corrected ``m_hat`` and ``s_hat``,
-epsilon inside the square root) give the same steps up to where epsilon sits.
+``update_step`` is the rule itself, written as its equations, one line of NumPy per line
+of the equation, with ``t = iterations + 1`` the number of the step being taken. The
+state an optimizer keeps for one array (velocity, moving averages) is the dict
+``slots(variable)``, made on the first step; it belongs to the array's position in
+``params``, so a later ``step`` may pass other arrays of the same shapes.
 """
 from __future__ import annotations
 
@@ -29,7 +27,7 @@ from course_lib._validation import check_choice, check_fraction, check_non_negat
 
 __all__ = [
     "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "Adamax", "Nadam",
-    "AdamNoBiasCorrection", "OPTIMIZER_NAMES", "make", "get",
+    "AdamNoBiasCorrection", "OPTIMIZER_NAMES", "get",
 ]
 
 #: The eight optimizers compared throughout the course, by their display names.
@@ -46,18 +44,12 @@ def _check_learning_rate(value):
     return check_positive("learning_rate", value)
 
 
-def _exponential_average(average, x, decay, scratch):
-    """average = decay * average + (1 - decay) * x, in place. ``scratch`` may be ``x``."""
-    np.multiply(x, 1.0 - decay, out=scratch)
-    average *= decay
-    average += scratch
-
-
 class Optimizer:
-    """Base class: learning rate, step counting, per-parameter state, shape checks.
+    """Base class: learning rate, step counting, per-array state, shape checks.
 
-    Subclasses define ``_new_state(w) -> dict`` (the arrays to keep for one parameter
-    array ``w``) and ``_update(w, g, state, lr, t)`` (one step for one parameter array).
+    Subclasses define ``update_step(gradient, variable, learning_rate)`` (one step for one
+    array, in place) and, when they keep state, ``new_slots(variable) -> dict`` (the arrays
+    to keep for ``variable``, e.g. ``{"velocity": np.zeros_like(variable)}``).
 
     Attributes:
         iterations: number of steps taken so far (0 before the first step).
@@ -71,7 +63,8 @@ class Optimizer:
     def __init__(self, learning_rate):
         self.learning_rate = learning_rate
         self.iterations = 0
-        self._states = None  # one dict per position in ``params``, made on the first step
+        self._variables = []   # the arrays optimized, by position in ``params``
+        self._slots = []       # their state dicts, same positions
 
     # -- learning rate --------------------------------------------------------------
     @property
@@ -111,20 +104,41 @@ class Optimizer:
         about here: the training loop sees it in the loss, and ``surfaces.trajectory``
         stops before it happens.
         """
-        states = self._checked_states(params, grads)
-        lr = self.current_learning_rate
-        t = self.iterations + 1
+        self._check(params, grads)
+        learning_rate = self.current_learning_rate
         with np.errstate(over="ignore", invalid="ignore"):
-            for w, g, state in zip(params, grads, states):
-                self._update(w, g, state, lr, t)
-        self.iterations = t
+            for variable, gradient in zip(params, grads):
+                self.update_step(gradient, variable, learning_rate)
+        self.iterations += 1
+
+    def update_step(self, gradient, variable, learning_rate):
+        """One step for one array: update ``variable`` in place (step ``iterations + 1``)."""
+        raise NotImplementedError
+
+    def slots(self, variable) -> dict:
+        """The state kept for ``variable`` (arrays such as ``"velocity"``), made on first use."""
+        for known, slots in zip(self._variables, self._slots):
+            if known is variable:
+                return slots
+        if not isinstance(variable, np.ndarray) or variable.dtype.kind != "f":
+            kind = variable.dtype if isinstance(variable, np.ndarray) else type(variable).__name__
+            raise TypeError("variable must be a floating-point numpy array (it is updated in "
+                            f"place); got {kind}.")
+        self._variables.append(variable)
+        self._slots.append(self.new_slots(variable))
+        return self._slots[-1]
+
+    def new_slots(self, variable) -> dict:
+        """The state for a new array ``variable``: none unless a subclass keeps some."""
+        return {}
 
     def reset(self):
         """Forget all state and the step count, as if the optimizer were new."""
         self.iterations = 0
-        self._states = None
+        self._variables, self._slots = [], []
 
-    def _checked_states(self, params, grads):
+    def _check(self, params, grads):
+        """Clear errors for wrong inputs; hands the state of position i to ``params[i]``."""
         if len(grads) != len(params):
             raise ValueError(f"grads must hold one array per parameter array: got {len(grads)} "
                              f"grads for {len(params)} params.")
@@ -136,25 +150,20 @@ class Optimizer:
             if np.shape(g) != w.shape:
                 raise ValueError(f"grads[{i}] has shape {np.shape(g)} but params[{i}] has shape "
                                  f"{w.shape}; each gradient must match its parameter.")
-        if self._states is None:
-            self._states = [self._new_state(w) for w in params]
-            for w, state in zip(params, self._states):
-                state["scratch"] = np.empty_like(w)
-        if len(params) != len(self._states):
-            raise ValueError(f"this optimizer holds state for {len(self._states)} parameter arrays "
-                             f"but got {len(params)}; call reset() before optimizing other parameters.")
-        for i, (w, state) in enumerate(zip(params, self._states)):
-            if w.shape != state["scratch"].shape:
+        if len({id(w) for w in params}) != len(params):
+            raise ValueError("params must not hold the same array twice; each array has its own state.")
+        if not self._variables:
+            return
+        if len(params) != len(self._variables):
+            raise ValueError(f"this optimizer holds state for {len(self._variables)} parameter "
+                             f"arrays but got {len(params)}; call reset() before optimizing other "
+                             "parameters.")
+        for i, (w, known) in enumerate(zip(params, self._variables)):
+            if w.shape != known.shape:
                 raise ValueError(f"params[{i}] has shape {w.shape} but this optimizer's state for "
-                                 f"position {i} has shape {state['scratch'].shape}; call reset() "
-                                 "before optimizing other parameters.")
-        return self._states
-
-    def _new_state(self, w) -> dict:
-        return {}
-
-    def _update(self, w, g, state, lr, t):
-        raise NotImplementedError
+                                 f"position {i} has shape {known.shape}; call reset() before "
+                                 "optimizing other parameters.")
+        self._variables = list(params)
 
     # -- configuration --------------------------------------------------------------
     def get_config(self) -> dict:
@@ -191,10 +200,12 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent, with optional momentum and Nesterov momentum.
+    """Stochastic gradient descent, with optional momentum and Nesterov momentum (Keras 3).
 
-    v = momentum * v - lr * g;  w = w + v
-    Nesterov: w = w + momentum * v - lr * g  (with the new v).
+    velocity = momentum * velocity - lr * g
+    w = w + velocity                                  (momentum)
+    w = w + momentum * velocity - lr * g              (Nesterov, with the new velocity)
+
     With ``momentum=0`` this is plain gradient descent, w = w - lr * g, and keeps no state.
     """
 
@@ -211,22 +222,19 @@ class SGD(Optimizer):
             return "SGD"
         return "Nesterov" if self.nesterov else "Momentum"
 
-    def _new_state(self, w):
-        return {"velocity": np.zeros_like(w)} if self.momentum else {}
+    def new_slots(self, variable):
+        return {"velocity": np.zeros_like(variable)} if self.momentum else {}
 
-    def _update(self, w, g, state, lr, t):
-        step = np.multiply(g, -lr, out=state["scratch"])   # -lr * g
-        if not self.momentum:
-            w += step                                        # w = w - lr * g
+    def update_step(self, gradient, variable, learning_rate):
+        if self.momentum == 0.0:
+            variable -= learning_rate * gradient
             return
-        v = state["velocity"]
-        v *= self.momentum
-        v += step                                            # v = momentum * v - lr * g
+        velocity = self.slots(variable)["velocity"]
+        velocity[...] = self.momentum * velocity - learning_rate * gradient
         if self.nesterov:
-            w += step                                        # w = w + momentum * v - lr * g
-            w += np.multiply(v, self.momentum, out=step)
+            variable += self.momentum * velocity - learning_rate * gradient
         else:
-            w += v                                           # w = w + v
+            variable += velocity
 
     def _hyperparameters(self):
         return {"momentum": self.momentum, "nesterov": self.nesterov}
@@ -235,8 +243,10 @@ class SGD(Optimizer):
 class Adagrad(Optimizer):
     """AdaGrad: each coordinate's step shrinks with the sum of its squared gradients.
 
-    a = a + g^2;  w = w - lr * g / sqrt(a + eps),  with a starting at
-    ``initial_accumulator_value``.
+    accumulator = accumulator + g^2
+    w = w - lr * g / sqrt(accumulator + eps)
+
+    The accumulator starts at ``initial_accumulator_value``, as in Keras.
     """
 
     _display_name = "AdaGrad"
@@ -247,17 +257,13 @@ class Adagrad(Optimizer):
             "initial_accumulator_value", initial_accumulator_value)
         self.epsilon = check_positive("epsilon", epsilon)
 
-    def _new_state(self, w):
-        return {"accumulator": np.full_like(w, self.initial_accumulator_value)}
+    def new_slots(self, variable):
+        return {"accumulator": np.full_like(variable, self.initial_accumulator_value)}
 
-    def _update(self, w, g, state, lr, t):
-        a, tmp = state["accumulator"], state["scratch"]
-        a += np.square(g, out=tmp)                           # a = a + g^2
-        np.add(a, self.epsilon, out=tmp)
-        np.sqrt(tmp, out=tmp)                                # sqrt(a + eps)
-        np.divide(g, tmp, out=tmp)
-        tmp *= lr
-        w -= tmp                                             # w = w - lr * g / sqrt(a + eps)
+    def update_step(self, gradient, variable, learning_rate):
+        accumulator = self.slots(variable)["accumulator"]
+        accumulator += gradient**2
+        variable -= learning_rate * gradient / np.sqrt(accumulator + self.epsilon)
 
     def _hyperparameters(self):
         return {"initial_accumulator_value": self.initial_accumulator_value,
@@ -267,7 +273,8 @@ class Adagrad(Optimizer):
 class RMSprop(Optimizer):
     """RMSProp: AdaGrad with a moving average of squared gradients instead of a sum.
 
-    s = rho * s + (1 - rho) * g^2;  w = w - lr * g / sqrt(s + eps)
+    s = rho * s + (1 - rho) * g^2
+    w = w - lr * g / sqrt(s + eps)
     """
 
     _display_name = "RMSProp"
@@ -277,18 +284,13 @@ class RMSprop(Optimizer):
         self.rho = check_fraction("rho", rho)
         self.epsilon = check_positive("epsilon", epsilon)
 
-    def _new_state(self, w):
-        return {"s": np.zeros_like(w)}
+    def new_slots(self, variable):
+        return {"s": np.zeros_like(variable)}
 
-    def _update(self, w, g, state, lr, t):
-        s, tmp = state["s"], state["scratch"]
-        np.square(g, out=tmp)
-        _exponential_average(s, tmp, self.rho, tmp)          # s = rho * s + (1 - rho) * g^2
-        np.add(s, self.epsilon, out=tmp)
-        np.sqrt(tmp, out=tmp)                                # sqrt(s + eps)
-        np.divide(g, tmp, out=tmp)
-        tmp *= lr
-        w -= tmp                                             # w = w - lr * g / sqrt(s + eps)
+    def update_step(self, gradient, variable, learning_rate):
+        s = self.slots(variable)["s"]
+        s[...] = self.rho * s + (1 - self.rho) * gradient**2
+        variable -= learning_rate * gradient / np.sqrt(s + self.epsilon)
 
     def _hyperparameters(self):
         return {"rho": self.rho, "epsilon": self.epsilon}
@@ -297,11 +299,22 @@ class RMSprop(Optimizer):
 class Adam(Optimizer):
     """Adam: momentum on the gradient (m) and RMSProp's scaling (v), both bias-corrected.
 
-    m = b1 * m + (1 - b1) * g;  v = b2 * v + (1 - b2) * g^2
-    w = w - lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
+    Keras 3's update, with t the step number (from 1)::
 
-    The factor ``sqrt(1 - b2^t) / (1 - b1^t)`` is the textbook's bias correction
-    m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t), folded into the learning rate.
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g^2
+        lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t)
+        w = w - lr_t * m / (sqrt(v) + eps)
+
+    ``lr_t`` folds the bias corrections m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t) into
+    the rate, which puts epsilon in a different place: the last line equals
+
+        w = w - lr * m_hat / (sqrt(v_hat) + eps / sqrt(1 - b2^t))
+
+    so Keras's ``epsilon`` is the paper's "epsilon hat" (Kingma and Ba, end of section 2).
+    The paper's Algorithm 1 and PyTorch compute ``m_hat / (sqrt(v_hat) + eps)``; some
+    textbooks put eps inside the root, ``m_hat / sqrt(v_hat + eps)``. The three differ only
+    while sqrt(v_hat) is about as small as eps, i.e. for near-zero gradients.
     """
 
     _display_name = "Adam"
@@ -312,26 +325,17 @@ class Adam(Optimizer):
         self.beta_2 = check_fraction("beta_2", beta_2)
         self.epsilon = check_positive("epsilon", epsilon)
 
-    def _new_state(self, w):
-        return {"m": np.zeros_like(w), "v": np.zeros_like(w)}
+    def new_slots(self, variable):
+        return {"m": np.zeros_like(variable), "v": np.zeros_like(variable)}
 
-    def _moments(self, g, state):
-        """Update and return m and v (the moving averages of g and g^2)."""
-        m, v, tmp = state["m"], state["v"], state["scratch"]
-        _exponential_average(m, g, self.beta_1, tmp)        # m = b1 * m + (1 - b1) * g
-        np.square(g, out=tmp)
-        _exponential_average(v, tmp, self.beta_2, tmp)      # v = b2 * v + (1 - b2) * g^2
-        return m, v
-
-    def _update(self, w, g, state, lr, t):
-        m, v = self._moments(g, state)
-        tmp = state["scratch"]
-        alpha = lr * math.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)
-        np.sqrt(v, out=tmp)
-        tmp += self.epsilon
-        np.divide(m, tmp, out=tmp)
-        tmp *= alpha
-        w -= tmp                                             # w = w - alpha * m / (sqrt(v) + eps)
+    def update_step(self, gradient, variable, learning_rate):
+        t = self.iterations + 1
+        slots = self.slots(variable)
+        m, v = slots["m"], slots["v"]
+        m[...] = self.beta_1 * m + (1 - self.beta_1) * gradient
+        v[...] = self.beta_2 * v + (1 - self.beta_2) * gradient**2
+        lr_t = learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        variable -= lr_t * m / (np.sqrt(v) + self.epsilon)   # epsilon hat, see the docstring
 
     def _hyperparameters(self):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
@@ -340,82 +344,82 @@ class Adam(Optimizer):
 class AdamNoBiasCorrection(Adam):
     """Adam *without* bias correction: a teaching device, not an optimizer to train with.
 
-    w = w - lr * m / (sqrt(v) + eps), with m and v as in Adam. Both averages start at 0,
-    so for the first steps m is about (1 - b1) * g and v about (1 - b2) * g^2: with the
-    defaults the first step is about 0.1 / sqrt(0.001) = 3.16 times too large, and the
-    excess fades only after roughly 1 / (1 - b2) = 1000 steps. Comparing it with ``Adam``
-    shows what the correction factors ``1 / (1 - b^t)`` are for.
+    m and v as in Adam;  w = w - lr * m / (sqrt(v) + eps).
+
+    Both averages start at 0, so for the first steps m is about (1 - b1) * g and v about
+    (1 - b2) * g^2: with the defaults the first step is about 0.1 / sqrt(0.001) = 3.16 times
+    too large, and the excess fades only after roughly 1 / (1 - b2) = 1000 steps. Comparing
+    it with ``Adam`` shows what the correction factors ``1 / (1 - b^t)`` are for.
     """
 
     _display_name = "Adam (no bias correction)"
 
-    def _update(self, w, g, state, lr, t):
-        m, v = self._moments(g, state)
-        tmp = state["scratch"]
-        np.sqrt(v, out=tmp)
-        tmp += self.epsilon
-        np.divide(m, tmp, out=tmp)
-        tmp *= lr
-        w -= tmp                                             # w = w - lr * m / (sqrt(v) + eps)
+    def update_step(self, gradient, variable, learning_rate):
+        slots = self.slots(variable)
+        m, v = slots["m"], slots["v"]
+        m[...] = self.beta_1 * m + (1 - self.beta_1) * gradient
+        v[...] = self.beta_2 * v + (1 - self.beta_2) * gradient**2
+        variable -= learning_rate * m / (np.sqrt(v) + self.epsilon)
 
 
 class Adamax(Adam):
-    """AdaMax: Adam with the root-mean-square replaced by a decaying maximum of |g|.
+    """AdaMax: Adam with the root-mean-square replaced by a decaying maximum of |g| (Keras 3).
 
-    m = b1 * m + (1 - b1) * g;  u = max(b2 * u, |g|)
+    m = b1 * m + (1 - b1) * g
+    u = max(b2 * u, |g|)
     w = w - lr / (1 - b1^t) * m / (u + eps)
     """
 
     _display_name = "AdaMax"
 
-    def _new_state(self, w):
-        return {"m": np.zeros_like(w), "u": np.zeros_like(w)}
+    def new_slots(self, variable):
+        return {"m": np.zeros_like(variable), "u": np.zeros_like(variable)}
 
-    def _update(self, w, g, state, lr, t):
-        m, u, tmp = state["m"], state["u"], state["scratch"]
-        _exponential_average(m, g, self.beta_1, tmp)        # m = b1 * m + (1 - b1) * g
-        u *= self.beta_2
-        np.maximum(u, np.abs(g, out=tmp), out=u)             # u = max(b2 * u, |g|)
-        np.add(u, self.epsilon, out=tmp)
-        np.divide(m, tmp, out=tmp)
-        tmp *= lr / (1.0 - self.beta_1 ** t)
-        w -= tmp                                             # w = w - lr / (1 - b1^t) * m / (u + eps)
+    def update_step(self, gradient, variable, learning_rate):
+        t = self.iterations + 1
+        slots = self.slots(variable)
+        m, u = slots["m"], slots["u"]
+        m[...] = self.beta_1 * m + (1 - self.beta_1) * gradient
+        u[...] = np.maximum(self.beta_2 * u, np.abs(gradient))
+        variable -= learning_rate / (1 - self.beta_1**t) * m / (u + self.epsilon)
 
 
 class Nadam(Adam):
-    """Nadam: Adam with Nesterov momentum (Dozat, 2016), as in Keras 3.
+    """Nadam: Adam with Nesterov momentum (Dozat, 2016), as Keras 3 computes it.
 
-    The momentum coefficient warms up: mu_t = b1 * (1 - 0.5 * 0.96^t), P_t = mu_1 ... mu_t.
-    m, v as in Adam;  m_hat = mu_(t+1) * m / (1 - P_t * mu_(t+1)) + (1 - mu_t) * g / (1 - P_t)
-    w = w - lr * m_hat / (sqrt(v / (1 - b2^t)) + eps)
+    The momentum coefficient warms up over the first steps, and P_t is the product of
+    the coefficients so far (t is the step number, from 1)::
+
+        mu_t = b1 * (1 - 0.5 * 0.96^t)
+        P_t = mu_1 * mu_2 * ... * mu_t
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g^2
+        m_hat = mu_(t+1) * m / (1 - P_t * mu_(t+1)) + (1 - mu_t) * g / (1 - P_t)
+        v_hat = v / (1 - b2^t)
+        w = w - lr * m_hat / (sqrt(v_hat) + eps)
 
     m_hat looks one step ahead (the Nesterov idea): it mixes the next step's momentum
-    with the current gradient.
+    with the current gradient. Unlike Adam, epsilon sits next to sqrt(v_hat) here.
     """
 
     _display_name = "Nadam"
 
-    def _new_state(self, w):
-        return {"m": np.zeros_like(w), "v": np.zeros_like(w), "m_hat": np.zeros_like(w),
-                "mu_product": 1.0}
+    def new_slots(self, variable):
+        return {"m": np.zeros_like(variable), "v": np.zeros_like(variable), "mu_product": 1.0}
 
-    def _update(self, w, g, state, lr, t):
-        b1 = self.beta_1
-        mu_t = b1 * (1.0 - 0.5 * 0.96 ** t)
-        mu_next = b1 * (1.0 - 0.5 * 0.96 ** (t + 1))
-        state["mu_product"] *= mu_t                          # P_t = P_(t-1) * mu_t
-        p_t = state["mu_product"]
-        m, v = self._moments(g, state)
-        m_hat, tmp = state["m_hat"], state["scratch"]
-        # m_hat = mu_(t+1) * m / (1 - P_t * mu_(t+1)) + (1 - mu_t) * g / (1 - P_t)
-        np.multiply(m, mu_next / (1.0 - p_t * mu_next), out=m_hat)
-        m_hat += np.multiply(g, (1.0 - mu_t) / (1.0 - p_t), out=tmp)
-        np.divide(v, 1.0 - self.beta_2 ** t, out=tmp)
-        np.sqrt(tmp, out=tmp)
-        tmp += self.epsilon                                  # sqrt(v / (1 - b2^t)) + eps
-        np.divide(m_hat, tmp, out=tmp)
-        tmp *= lr
-        w -= tmp                                             # w = w - lr * m_hat / (...)
+    def update_step(self, gradient, variable, learning_rate):
+        t = self.iterations + 1
+        slots = self.slots(variable)
+        m, v = slots["m"], slots["v"]
+        mu_t = self.beta_1 * (1 - 0.5 * 0.96**t)
+        mu_next = self.beta_1 * (1 - 0.5 * 0.96**(t + 1))
+        slots["mu_product"] *= mu_t
+        P_t = slots["mu_product"]
+        m[...] = self.beta_1 * m + (1 - self.beta_1) * gradient
+        v[...] = self.beta_2 * v + (1 - self.beta_2) * gradient**2
+        m_hat = mu_next * m / (1 - P_t * mu_next) + (1 - mu_t) * gradient / (1 - P_t)
+        v_hat = v / (1 - self.beta_2**t)
+        variable -= learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
 
 
 # name -> (class, defaults that define it); display names map here through .lower()
@@ -432,11 +436,13 @@ _REGISTRY = {
 
 
 def get(name, **kwargs):
-    """An optimizer from its name, e.g. ``get("adam", learning_rate=0.01)``.
+    """An optimizer from its name, e.g. ``get("Momentum", learning_rate=0.01)``.
 
-    Names (case-insensitive): "sgd", "momentum" (SGD with momentum=0.9), "nesterov"
-    (SGD with momentum=0.9, nesterov=True), "adagrad", "rmsprop", "adam", "adamax", "nadam".
-    An ``Optimizer`` instance is returned unchanged (when no keyword arguments are given).
+    Names, case-insensitive: the display names of ``OPTIMIZER_NAMES`` ("SGD", "Momentum"
+    = SGD with momentum=0.9, "Nesterov" = SGD with momentum=0.9 and nesterov=True,
+    "AdaGrad", "RMSProp", "Adam", "AdaMax", "Nadam"), so Keras's "rmsprop" works too.
+    Keyword arguments override the defaults (Keras's). An ``Optimizer`` instance is
+    returned unchanged (when no keyword arguments are given).
     """
     if isinstance(name, Optimizer):
         if kwargs:
@@ -448,14 +454,3 @@ def get(name, **kwargs):
     check_choice("name", key, tuple(_REGISTRY))
     cls, defaults = _REGISTRY[key]
     return cls(**{**defaults, **kwargs})
-
-
-def make(display_name, learning_rate=None, **kwargs):
-    """The optimizer behind one of ``OPTIMIZER_NAMES``, e.g. ``make("Momentum", 0.01)``.
-
-    ``learning_rate=None`` keeps the class default (Keras's).
-    """
-    check_choice("display_name", display_name, OPTIMIZER_NAMES)
-    if learning_rate is not None:
-        kwargs["learning_rate"] = learning_rate
-    return get(display_name.lower(), **kwargs)

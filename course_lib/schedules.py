@@ -54,19 +54,27 @@ def _check_bool(name, value):
 
 
 class LearningRateSchedule:
-    """Base class. Subclasses implement ``_rate(steps)`` for a float64 array of steps >= 0
-    and ``get_config()``; ``__call__`` does the checking and the scalar/array handling."""
+    """Base class. Subclasses implement ``rate(steps)``, the schedule's formula written for a
+    1-D float64 array of steps >= 0 (the method a notebook prints), and ``get_config()``;
+    ``__call__`` checks the step and handles scalars and arrays.
+
+    A scalar step is computed as a 1-D array of one step, through the same NumPy loops as
+    an array of steps: NumPy's scalar arithmetic and its vectorised (SIMD) loops may round
+    ``pow`` differently, and ``schedule(k)`` must equal ``schedule(steps)[k]`` exactly.
+    """
 
     def __call__(self, step):
         """The learning rate at ``step``: a float for a scalar step, an array for an array."""
         steps = _check_steps(step)
+        flat = np.array(steps, dtype=np.float64).reshape(-1)   # a contiguous 1-D copy
         with np.errstate(over="ignore"):   # a growing rate may overflow to inf; the optimizer reports it
-            rates = np.asarray(self._rate(steps), dtype=np.float64)
+            rates = np.broadcast_to(np.asarray(self.rate(flat), dtype=np.float64), flat.shape)
         if steps.ndim == 0:
-            return float(rates)
-        return np.broadcast_to(rates, steps.shape).copy()
+            return float(rates[0])
+        return rates.reshape(steps.shape).copy()
 
-    def _rate(self, steps):
+    def rate(self, steps):
+        """The learning rate at each of ``steps`` (a 1-D float64 array of steps >= 0)."""
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -100,7 +108,7 @@ class ExponentialDecay(LearningRateSchedule):
         self.decay_rate = check_positive("decay_rate", decay_rate)
         self.staircase = _check_bool("staircase", staircase)
 
-    def _rate(self, steps):
+    def rate(self, steps):
         p = steps / self.decay_steps
         if self.staircase:
             p = np.floor(p)
@@ -120,7 +128,7 @@ class InverseTimeDecay(LearningRateSchedule):
         self.decay_rate = check_non_negative("decay_rate", decay_rate)
         self.staircase = _check_bool("staircase", staircase)
 
-    def _rate(self, steps):
+    def rate(self, steps):
         p = steps / self.decay_steps
         if self.staircase:
             p = np.floor(p)
@@ -143,7 +151,7 @@ class PowerDecay(LearningRateSchedule):
         self.decay_steps = _check_steps_length("decay_steps", decay_steps)
         self.power = check_non_negative("power", power)
 
-    def _rate(self, steps):
+    def rate(self, steps):
         return self.initial_learning_rate / (1.0 + steps / self.decay_steps) ** self.power
 
     def get_config(self):
@@ -174,7 +182,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self._boundaries = np.array(boundaries, dtype=np.float64)
         self._values = np.array(values, dtype=np.float64)
 
-    def _rate(self, steps):
+    def rate(self, steps):
         # side="left": a step equal to a boundary still belongs to the interval before it
         return self._values[np.searchsorted(self._boundaries, steps, side="left")]
 
@@ -194,7 +202,7 @@ class StepDecay(LearningRateSchedule):
         self.drop_every = _check_steps_length("drop_every", drop_every)
         self.factor = check_fraction("factor", factor, include_zero=False, include_one=True)
 
-    def _rate(self, steps):
+    def rate(self, steps):
         return self.initial_learning_rate * self.factor ** np.floor(steps / self.drop_every)
 
     def get_config(self):
@@ -241,7 +249,7 @@ class OneCycle(LearningRateSchedule):
         """The step where the rate is largest, the middle of the cycle."""
         return self.cycle_steps / 2.0
 
-    def _rate(self, steps):
+    def rate(self, steps):
         knots = [0.0, self.peak_step, self.cycle_steps, self.total_steps]
         rates = [self.initial_learning_rate, self.max_learning_rate,
                  self.initial_learning_rate, self.final_learning_rate]

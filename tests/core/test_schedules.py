@@ -119,6 +119,20 @@ def test_array_and_scalar_agree(schedule):
 
 
 @pytest.mark.parametrize("schedule", ALL, ids=repr)
+def test_array_and_scalar_agree_at_any_position(schedule):
+    """Fractional steps, long arrays, views at odd offsets and strides, every dtype of step:
+    a step gives the same bits wherever it sits, because there is one code path."""
+    steps = np.linspace(0.0, 300.0, 1201)
+    rates = schedule(steps)
+    scalars = np.array([schedule(float(k)) for k in steps])
+    np.testing.assert_array_equal(rates, scalars)
+    np.testing.assert_array_equal(schedule(steps[3:]), rates[3:])
+    np.testing.assert_array_equal(schedule(steps[::7]), rates[::7])
+    np.testing.assert_array_equal(schedule(steps.reshape(1201, 1))[:, 0], rates)
+    assert schedule(np.float32(37.0)) == schedule(37) == schedule(np.int64(37)) == schedule(np.array(37))
+
+
+@pytest.mark.parametrize("schedule", ALL, ids=repr)
 def test_config_round_trip(schedule):
     config = json.loads(json.dumps(schedules.serialize(schedule)))
     clone = schedules.deserialize(config)

@@ -1,4 +1,4 @@
-"""Widgets, helpers and exercises of the notebook on learning-rate schedules and callbacks."""
+"""Experiments, figures, explorers and exercises of the notebook on schedules and callbacks."""
 import math
 import time
 import warnings
@@ -10,10 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_lib import schedules
-from course_lib.callbacks import EarlyStopping, ReduceLROnPlateau
+from course_lib.callbacks import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
 from course_lib.lessons.schedules import exercises as ex
+from course_lib.lessons.schedules import explorers, figures, runs
+from course_lib.lessons.digits import digits
+from course_lib.model import Sequential
 from course_lib.optimizers import SGD
-from course_lib.lessons.schedules import explorers as w
 
 matplotlib.use("Agg")
 
@@ -21,19 +23,46 @@ matplotlib.use("Agg")
 # ----------------------------------------------------------------------------- helpers
 
 def test_steps_per_epoch_counts_the_short_last_batch():
-    assert w.steps_per_epoch(1257, 32) == 40          # 39 full batches + one of 9
-    assert w.steps_per_epoch(64, 32) == 2
-    assert w.steps_per_epoch(1, 32) == 1
+    assert runs.steps_per_epoch(1257, 32) == 40          # 39 full batches + one of 9
+    assert runs.steps_per_epoch(64, 32) == 2
+    assert runs.steps_per_epoch(1, 32) == 1
     with pytest.raises(ValueError):
-        w.steps_per_epoch(0, 32)
+        runs.steps_per_epoch(0, 32)
 
 
-@pytest.mark.parametrize("name", w.SCHEDULE_NAMES)
-def test_make_schedule_converts_epochs_to_steps(name):
+@pytest.mark.parametrize("name, cls", [
+    ("power", schedules.PowerDecay), ("exponential", schedules.ExponentialDecay),
+    ("piecewise constant", schedules.PiecewiseConstantDecay), ("step decay", schedules.StepDecay),
+    ("1cycle", schedules.OneCycle)])
+def test_schedule_from_name_builds_the_library_class(name, cls):
+    made = [runs.schedule_from_name(name, 0.1, decay_steps=50, boundaries=[9, 29],
+                                    total_steps=100),
+            runs.schedule_in_epochs(name, 0.1, 10, 10), runs.budget_schedule(name, 0.1, 10, 10)]
+    assert [type(sched) for sched in made] == [cls] * 3
+
+
+def test_schedule_from_name_parameters_and_errors():
+    assert runs.schedule_from_name("constant", 0.1) == 0.1
+    assert runs.schedule_from_name("performance", 0.1) == 0.1
+    assert runs.schedule_from_name("power", 0.1, decay_steps=50, power=2.0)(50) == 0.1 / 4
+    piecewise = runs.schedule_from_name("piecewise constant", 0.1, factor=0.5, boundaries=[9, 29])
+    assert piecewise.values == pytest.approx([0.1, 0.05, 0.025])
+    with pytest.raises(ValueError, match="name must be one of .*; got 'cosine'"):
+        runs.schedule_from_name("cosine", 0.1)
+    with pytest.raises(ValueError, match="boundaries"):
+        runs.schedule_from_name("piecewise constant", 0.1)
+    with pytest.raises(ValueError, match="learning_rate"):
+        runs.schedule_from_name("constant", -1.0)
+    with pytest.raises(ValueError, match="name must be one of"):
+        runs.budget_callbacks("cosine", 10)
+
+
+@pytest.mark.parametrize("name", runs.SCHEDULE_NAMES)
+def test_schedule_in_epochs_converts_epochs_to_steps(name):
     spe, epochs = 40, 30
-    sched = w.make_schedule(name, 0.1, epochs, spe, decay_epochs=5, factor=0.5, power=1.0)
+    sched = runs.schedule_in_epochs(name, 0.1, epochs, spe, decay_epochs=5, factor=0.5, power=1.0)
     steps = np.arange(epochs * spe)
-    rates = w.rates_of(sched, steps)
+    rates = runs.rates_of(sched, steps)
     assert rates.shape == steps.shape and np.all(np.isfinite(rates)) and np.all(rates > 0)
     if name == "constant":
         assert np.all(rates == 0.1)
@@ -52,13 +81,13 @@ def test_make_schedule_converts_epochs_to_steps(name):
         assert int(np.argmax(rates)) == round(0.9 * epochs * spe / 2)
 
 
-@pytest.mark.parametrize("name", w.BUDGET_SCHEDULES)
+@pytest.mark.parametrize("name", runs.BUDGET_SCHEDULES)
 @pytest.mark.parametrize("epochs", [4, 10, 30])
 def test_budget_schedules_do_their_whole_job_within_the_budget(name, epochs):
     spe = 10
     total = epochs * spe
-    sched = w.budget_schedule(name, 0.2, epochs, spe)
-    rates = w.rates_of(sched, np.arange(total))
+    sched = runs.budget_schedule(name, 0.2, epochs, spe)
+    rates = runs.rates_of(sched, np.arange(total))
     assert np.all(np.isfinite(rates)) and rates[0] <= 0.2 + 1e-12
     if name in ("constant", "performance"):
         assert np.all(rates == 0.2)
@@ -68,7 +97,7 @@ def test_budget_schedules_do_their_whole_job_within_the_budget(name, epochs):
         assert sched.total_steps == total and rates.max() == pytest.approx(0.2, rel=0.02)
     else:
         assert rates[-1] < 0.2 / 5                    # well decayed by the end
-    callbacks = w.budget_callbacks(name, epochs)
+    callbacks = runs.budget_callbacks(name, epochs)
     has_plateau = len(callbacks) == 1 and isinstance(callbacks[0], ReduceLROnPlateau)
     assert has_plateau == (name == "performance")
 
@@ -78,7 +107,7 @@ def test_plot_rates_draws_exactly_the_training_and_an_epoch_axis():
     fig, ax = plt.subplots()
     sched = schedules.ExponentialDecay(0.1, 800, 0.1)
     used = sched(np.arange(1200))
-    drawn = w.plot_rates(ax, {"exponential": sched}, 1200, 40, used={"exponential": used})
+    drawn = figures.plot_rates(ax, {"exponential": sched}, 1200, 40, used={"exponential": used})
     steps, rates = drawn["exponential"]
     assert steps[0] == 0 and steps[-1] == 1199 and ax.get_xlim() == (0, 1200)
     assert np.allclose(rates, 0.1 * 0.1 ** (steps / 800))
@@ -104,7 +133,7 @@ class _FakeModel:
 
 def test_dry_run_records_the_first_stop_and_cancels_it():
     model = _FakeModel()
-    dry = w.DryRun(EarlyStopping(patience=2))
+    dry = runs.DryRun(EarlyStopping(patience=2))
     dry.set_model(model)
     dry.on_train_begin()
     values = [1.0, 0.5, 0.6, 0.7, 0.8, 0.4, 0.9, 0.9, 0.9]
@@ -115,33 +144,94 @@ def test_dry_run_records_the_first_stop_and_cancels_it():
     dry.on_train_end()
     assert dry.would_stop_at == 3                     # best at 1, two epochs without improvement
     with pytest.raises(TypeError):
-        w.DryRun("not a callback")
+        runs.DryRun("not a callback")
 
 
 def test_step_log_records_the_rate_of_every_step():
     schedule = schedules.StepDecay(0.05, 5, 0.5)
-    model, history, log = w.train_digits(schedule, 2, batch_size=256, n_train=512, seed=1)
+    model, history, log = runs.train_digits(schedule, 2, batch_size=256, n_train=512, seed=1)
     assert model.optimizer.iterations == 4 == len(log.rates) == len(log.losses)
     assert np.allclose(log.rates, 0.05 * 0.5 ** np.floor(np.arange(4) / 5))
     assert np.all(np.isfinite(log.losses))
 
 
+def test_step_log_keeps_rates_and_losses_aligned_when_a_run_diverges():
+    _, history, log = runs.train_digits(1000.0, 3, batch_size=64, n_train=256, seed=0)
+    epoch, batch = history.diverged_at               # the diverging step logged no loss
+    assert len(log.rates) == len(log.losses) == epoch * runs.steps_per_epoch(256, 64) + batch
+
+
+# ---------------------------------------------------------- the three callbacks of section 7
+
+@pytest.fixture(scope="module")
+def performance_run(tmp_path_factory):
+    """The run of the notebook's section 7, with the rate the range test suggests."""
+    lr_max = float(f"{runs.lr_range_test().suggested_max_rate():.1g}")
+    path = str(tmp_path_factory.mktemp("checkpoints") / "best.npz")
+    plateau = ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3)
+    stopper = runs.DryRun(EarlyStopping(monitor="val_loss", patience=6))
+    checkpoint = ModelCheckpoint(path, monitor="val_loss", save_best_only=True)
+    _, history, _ = runs.train_digits(lr_max, 30, callbacks=[plateau, stopper, checkpoint])
+    return lr_max, path, history.history, plateau, stopper, checkpoint
+
+
+def test_plateau_fires_patience_epochs_after_the_last_improvement_or_firing(performance_run):
+    _, _, history, plateau, _, _ = performance_run
+    val, rates = np.array(history["val_loss"]), np.array(history["learning_rate"])
+    best, wait, fired = np.inf, 0, []
+    for epoch, value in enumerate(val):
+        if value < best - plateau.min_delta:
+            best, wait = value, 0
+        else:
+            wait += 1
+            if wait == plateau.patience:
+                fired.append(epoch)
+                wait = 0
+    assert fired and fired == [epoch for epoch, _, _ in plateau.reductions]
+    for epoch in range(len(val) - 1):          # a firing halves the next epoch's rate
+        assert rates[epoch + 1] == pytest.approx(rates[epoch] * (0.5 if epoch in fired else 1))
+
+
+def test_early_stopping_would_stop_patience_epochs_after_the_best(performance_run):
+    _, _, history, _, stopper, _ = performance_run
+    best, best_at, would_stop = np.inf, 0, None
+    for epoch, value in enumerate(history["val_loss"]):
+        if value < best:
+            best, best_at = value, epoch
+        elif would_stop is None and epoch - best_at >= 6:
+            would_stop = epoch
+    assert would_stop is not None and stopper.would_stop_at == would_stop
+    assert len(history["val_loss"]) == 30                     # the DryRun did not stop
+
+
+def test_checkpoint_keeps_the_lowest_validation_loss_and_restores_it(performance_run):
+    lr_max, path, history, _, _, checkpoint = performance_run
+    val = np.array(history["val_loss"])
+    assert checkpoint.best_epoch == int(np.argmin(val))
+    assert checkpoint.saved_epochs == [epoch for epoch in range(len(val))
+                                       if val[epoch] < val[:epoch].min(initial=np.inf)]
+    restored = Sequential.load(path)
+    restored.compile(SGD(lr_max, momentum=0.9), "sparse_categorical_crossentropy", ["accuracy"])
+    loss = restored.evaluate(digits().x_val, digits().y_val)["loss"]
+    assert loss == pytest.approx(val[checkpoint.best_epoch], rel=1e-5)
+
+
 def test_range_test_grows_the_rate_geometrically_and_finds_a_minimum():
-    result = w.lr_range_test(1e-4, 10.0, batch_size=64)
+    result = runs.lr_range_test(1e-4, 10.0, batch_size=64)
     ratios = result.rates[1:] / result.rates[:-1]
     assert result.rates[0] == pytest.approx(1e-4) and np.allclose(ratios, ratios[0])
     assert len(result.rates) == len(result.losses) == len(result.smoothed) <= 20
     assert result.rate_at_minimum == result.rates[np.argmin(result.smoothed)]
     assert result.suggested_max_rate() == pytest.approx(result.rate_at_minimum / 10)
     with pytest.raises(ValueError):
-        w.lr_range_test(1.0, 0.1)
+        runs.lr_range_test(1.0, 0.1)
 
 
 def test_smooth_is_a_bias_corrected_moving_average():
-    assert np.allclose(w.smooth([2.0, 2.0, 2.0]), 2.0)
+    assert np.allclose(runs.smooth([2.0, 2.0, 2.0]), 2.0)
     values = np.array([1.0, 3.0])
     # a1 = 0.2 * 1 = 0.2 -> 1; a2 = 0.8 * 0.2 + 0.2 * 3 = 0.76 -> 0.76 / 0.36
-    assert np.allclose(w.smooth(values, beta=0.8), [1.0, 0.76 / 0.36])
+    assert np.allclose(runs.smooth(values, beta=0.8), [1.0, 0.76 / 0.36])
 
 
 def test_callback_timeline_draws_the_events():
@@ -151,7 +241,7 @@ def test_callback_timeline_draws_the_events():
         history = {"loss": [1.0, 0.5, 0.4, 0.4], "val_loss": [1.0, 0.6, 0.7, 0.8],
                    "learning_rate": [0.1, 0.1, 0.1, 0.05]}
     fig, axes = plt.subplots(3, 1)
-    drawn = w.plot_callback_timeline(axes, H, reductions=[(2, 0.1, 0.05)], would_stop_at=3,
+    drawn = figures.plot_callback_timeline(axes, H, reductions=[(2, 0.1, 0.05)], would_stop_at=3,
                                      saved_epochs=[0, 1], kept_epoch=1)
     assert set(drawn) == {"loss", "val_loss", "learning_rate"}
     assert [tick.get_text() for tick in axes[2].get_yticklabels()] == [
@@ -162,16 +252,16 @@ def test_callback_timeline_draws_the_events():
 # ----------------------------------------------------------------------------- explorers
 
 def test_schedule_explorer_spans_the_training_and_highlights_the_choice():
-    explorer = w.schedule_explorer()
+    explorer = explorers.schedule_explorer()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         explorer.update(schedule="1cycle", epochs=12, batch_size=64)
-    spe = w.steps_per_epoch(1257, 64)
+    spe = runs.steps_per_epoch(len(digits().x_train), 64)
     line = explorer.lines["1cycle"]
     assert explorer.ax.get_xlim() == (0, 12 * spe)
     assert line.get_xdata()[-1] == 12 * spe - 1
     assert line.get_linewidth() > explorer.lines["power"].get_linewidth()
-    assert set(explorer.drawn_data()) == set(w.SCHEDULE_NAMES)
+    assert set(explorer.drawn_data()) == set(runs.SCHEDULE_NAMES)
     assert "max rate" in explorer.status.value
 
 
@@ -181,8 +271,8 @@ def test_schedule_explorer_spans_the_training_and_highlights_the_choice():
          anneal_fraction=0.5),
 ])
 def test_schedule_explorer_extremes_are_finite_and_fast(values):
-    explorer = w.schedule_explorer()
-    for name in w.SCHEDULE_NAMES:
+    explorer = explorers.schedule_explorer()
+    for name in runs.SCHEDULE_NAMES:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             explorer.update(schedule=name, **values)
@@ -194,7 +284,7 @@ def test_schedule_explorer_extremes_are_finite_and_fast(values):
 
 
 def test_training_explorer_labels_divergence_and_caches_runs():
-    explorer = w.training_explorer()
+    explorer = explorers.training_explorer()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         explorer.update(schedule="exponential", learning_rate=10 ** 0.5, epochs=8)
@@ -209,16 +299,16 @@ def test_training_explorer_labels_divergence_and_caches_runs():
     assert 0 < len(baseline) < 16                       # drawn up to the divergence
     for key, array in explorer.drawn_data().items():
         assert np.all(np.isfinite(array)), key
-    hits = w.TrainingExplorer.run.cache_info().hits
+    hits = explorers.TrainingExplorer.run.cache_info().hits
     explorer.update(schedule="power")                   # the constant baseline is cached
-    assert w.TrainingExplorer.run.cache_info().hits > hits
+    assert explorers.TrainingExplorer.run.cache_info().hits > hits
     start = time.perf_counter()
     explorer.update(schedule="exponential")             # both runs cached: drawing only
     assert time.perf_counter() - start < 1.0
 
 
 def test_training_explorer_lr_axis_shows_the_schedule():
-    explorer = w.training_explorer(schedule="step decay", learning_rate=0.1, epochs=12)
+    explorer = explorers.training_explorer(schedule="step decay", learning_rate=0.1, epochs=12)
     explorer.redraw()
     rates = explorer.drawn_data()["schedule rate"]
     assert len(rates) == 12 * explorer.spe
@@ -285,7 +375,8 @@ def test_one_cycle_rejects_other_wrong_versions():
 
 # ----------------------------------------------------------------------------- exercise 2
 
-def _library_plateau(val_losses, initial_lr, **kwargs):
+def _run_plateau(val_losses, initial_lr=0.1, **kwargs):
+    """ReduceLROnPlateau driven by hand: (the rate of each epoch, the epochs it fired at)."""
     model = _FakeModel(initial_lr)
     callback = ReduceLROnPlateau(**kwargs)
     callback.set_model(model)
@@ -294,7 +385,7 @@ def _library_plateau(val_losses, initial_lr, **kwargs):
     for epoch, value in enumerate(val_losses):
         rates.append(model.optimizer.current_learning_rate)
         callback.on_epoch_end(epoch, {"val_loss": value})
-    return rates
+    return rates, [epoch for epoch, _, _ in callback.reductions]
 
 
 @settings(max_examples=60, deadline=None)
@@ -307,14 +398,30 @@ def test_plateau_reference_matches_the_library_callback(values, factor, patience
     kwargs = dict(factor=factor, patience=patience, cooldown=cooldown, min_lr=min_lr,
                   min_delta=min_delta)
     assert np.allclose(ex.plateau_reference(values, 0.1, **kwargs),
-                       _library_plateau(values, 0.1, **kwargs))
+                       _run_plateau(values, 0.1, **kwargs)[0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.floats(0.0, 2.0), min_size=1, max_size=30),
+       patience=st.integers(0, 4))
+def test_cooldown_of_one_changes_nothing_as_section_7_says(values, patience):
+    # Keras counts the cooldown down first; the epoch in which it ends already counts.
+    assert _run_plateau(values, patience=patience, cooldown=1) == \
+        _run_plateau(values, patience=patience, cooldown=0)
+
+
+def test_cooldown_of_two_leaves_one_epoch_uncounted():
+    plateau = [1.0] * 9                    # epoch 0 is the best; nothing improves after it
+    assert _run_plateau(plateau, patience=1)[1] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert _run_plateau(plateau, patience=1, cooldown=2)[1] == [1, 3, 5, 7]
+    assert _run_plateau(plateau, patience=2, cooldown=2)[1] == [2, 5, 8]
 
 
 def test_plateau_accepts_the_reference():
     assert ex.check_plateau(ex.plateau_reference).passed
 
 
-@pytest.mark.parametrize("index", range(7))
+@pytest.mark.parametrize("index", range(len(ex.PLATEAU.mistakes)))
 def test_plateau_rejects_each_known_mistake_with_its_advice(index):
     mistake = ex.PLATEAU.mistakes[index]
     result = ex.check_plateau(mistake.implementation)   # wrapping an array result is harmless
@@ -344,7 +451,7 @@ def _synthetic_range_test():
     rates = 1e-4 * 10 ** (np.arange(40) / 8)           # 1e-4 .. ~7.5
     centre = np.log10(0.5)                             # the loss is lowest at rate 0.5
     losses = 1.0 + (np.log10(rates) - centre) ** 2 / 4
-    return w.RangeTest(rates, losses, w.smooth(losses))
+    return runs.RangeTest(rates, losses, runs.smooth(losses))
 
 
 def test_max_rate_accepts_the_rule_of_ten_and_a_range():
@@ -388,6 +495,6 @@ def test_max_rate_stub_and_errors():
 
 
 def test_max_rate_on_a_real_range_test():
-    result = w.lr_range_test(1e-4, 10.0)
+    result = runs.lr_range_test(1e-4, 10.0)
     assert ex.check_max_rate(ex.pick_max_rate_reference, result).passed
     assert not ex.check_max_rate(lambda r, l: result.rate_at_minimum, result).passed

@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from ..exercise import Case, CheckResult, Exercise, Mistake
+from .runs import smooth
 
 # ----------------------------------------------------------------------------- 1cycle
 
@@ -184,8 +185,10 @@ def plateau_reference(val_losses, initial_lr, factor=0.1, patience=10, cooldown=
     val_losses : sequence of length E (epoch e's value is known at the end of epoch e).
     Returns a list of E floats: the rate during epoch e. An epoch improves when its value is
     below the best so far by more than min_delta. After ``patience`` epochs in a row without
-    improvement (not counting cooldown epochs) the rate is multiplied by ``factor`` (never
-    below min_lr) from the next epoch on; then ``cooldown`` epochs pass before counting again.
+    improvement the rate is multiplied by ``factor`` (never below min_lr) from the next epoch
+    on. Then, as in Keras, each of the next ``cooldown`` epochs first counts the cooldown down
+    by one and holds the count at 0; the epoch in which the cooldown reaches 0 already counts
+    (so ``cooldown=1`` changes nothing and ``cooldown=2`` leaves one epoch uncounted).
     """
     lr = float(initial_lr)
     best = math.inf
@@ -194,14 +197,13 @@ def plateau_reference(val_losses, initial_lr, factor=0.1, patience=10, cooldown=
     rates = []
     for value in val_losses:
         rates.append(lr)                      # the rate this epoch trained with
-        in_cooldown = cooldown_left > 0
-        if in_cooldown:
+        if cooldown_left > 0:
             cooldown_left -= 1
             wait = 0
         if value < best - min_delta:
             best = value
             wait = 0
-        elif not in_cooldown:
+        elif cooldown_left == 0:
             wait += 1
             if wait >= patience and lr > min_lr:
                 lr = max(lr * factor, min_lr)
@@ -212,7 +214,7 @@ def plateau_reference(val_losses, initial_lr, factor=0.1, patience=10, cooldown=
 
 def _plateau_variant(*, same_epoch=False, compare_previous=False, no_reset=False,
                      ignore_min_lr=False, ignore_cooldown=False, strict_patience=False,
-                     reset_best=False):
+                     reset_best=False, late_after_cooldown=False):
     """A wrong version of the plateau logic, for the checker's known mistakes."""
     def wrong(val_losses, initial_lr, factor=0.1, patience=10, cooldown=0, min_lr=0.0,
               min_delta=0.0):
@@ -221,10 +223,12 @@ def _plateau_variant(*, same_epoch=False, compare_previous=False, no_reset=False
         for value in val_losses:
             if not same_epoch:
                 rates.append(lr)
-            in_cooldown = cooldown_left > 0 and not ignore_cooldown
-            if in_cooldown:
+            was_cooling = cooldown_left > 0 and not ignore_cooldown
+            if was_cooling:
                 cooldown_left -= 1
                 wait = 0
+            in_cooldown = was_cooling if late_after_cooldown else cooldown_left > 0
+            in_cooldown = in_cooldown and not ignore_cooldown
             reference = previous if compare_previous else best
             previous = value
             if value < reference - min_delta:
@@ -283,9 +287,13 @@ PLATEAU = Exercise(
         Mistake("the rate went below min_lr. Use max(lr * factor, min_lr), and stop reducing "
                 "once lr has reached min_lr.",
                 _returning_array(_plateau_variant(ignore_min_lr=True))),
-        Mistake("cooldown is ignored: for `cooldown` epochs after a reduction, do not count "
-                "epochs without improvement (keep wait at 0).",
+        Mistake("cooldown is ignored: after a reduction, each of the next `cooldown` epochs "
+                "counts the cooldown down by one and keeps wait at 0.",
                 _returning_array(_plateau_variant(ignore_cooldown=True))),
+        Mistake("counting resumes one epoch late after a cooldown. Count the cooldown down "
+                "first; the epoch in which it reaches 0 already counts as an epoch without "
+                "improvement (Keras: cooldown=1 changes nothing, cooldown=2 skips one epoch).",
+                _returning_array(_plateau_variant(late_after_cooldown=True))),
         Mistake("you reduce after patience + 1 epochs. Reduce when the count of epochs "
                 "without improvement reaches patience (wait >= patience).",
                 _returning_array(_plateau_variant(strict_patience=True))),
@@ -323,7 +331,7 @@ class RangeChoiceExercise:
 
     def band(self, range_test):
         """(lowest, highest) accepted rate for a range test (an object with ``rates`` and
-        ``smoothed`` arrays, such as ``course_lib.widgets.schedules.RangeTest``)."""
+        ``smoothed`` arrays, such as ``course_lib.lessons.schedules.runs.RangeTest``)."""
         at_minimum = float(range_test.rates[int(np.argmin(range_test.smoothed))])
         return at_minimum / self.low_divisor, at_minimum / self.high_divisor
 
@@ -382,7 +390,6 @@ MAX_RATE = RangeChoiceExercise()
 
 def pick_max_rate_reference(rates, losses):
     """One tenth of the rate at the lowest (smoothed) loss of the range test."""
-    from .explorers import smooth
     return float(rates[int(np.argmin(smooth(losses)))] / 10.0)
 
 

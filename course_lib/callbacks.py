@@ -105,6 +105,16 @@ def _improves(value, reference, mode, min_delta=0.0):
     return value > reference + min_delta
 
 
+def _set_learning_rate(optimizer, value):
+    """Set a float learning rate; like Keras, refuse to overwrite a schedule."""
+    if callable(optimizer.learning_rate):
+        raise TypeError("This optimizer was created with a `LearningRateSchedule` object as its "
+                        "`learning_rate` constructor argument, hence its learning rate is not "
+                        "settable. If you need the learning rate to be settable, you should "
+                        "instantiate the optimizer with a float `learning_rate` argument.")
+    optimizer.learning_rate = value
+
+
 def _monitored(logs, monitor, who):
     value = (logs or {}).get(monitor)
     if value is None:
@@ -210,8 +220,11 @@ class ReduceLROnPlateau(Callback):
     """Multiply the learning rate by ``factor`` when ``monitor`` stops improving.
 
     After ``patience`` epochs without an improvement larger than ``min_delta`` the rate is
-    reduced (never below ``min_lr``), then ``cooldown`` epochs pass before counting again.
-    ``reductions`` lists ``(epoch, old_lr, new_lr)`` for every time it fired.
+    reduced (never below ``min_lr``). Then ``cooldown`` epochs pass with the wait held at 0;
+    the epoch in which the cooldown runs out counts again, as in Keras. With ``patience=1``
+    and ``cooldown=2`` a plateau is cut at epochs 1, 3, 5, ...
+    ``reductions`` lists ``(epoch, old_lr, new_lr)`` for every time it fired. An optimizer
+    whose learning rate is a schedule cannot be reduced: a TypeError says so (Keras's).
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_lr=0.0, cooldown=0,
@@ -235,20 +248,19 @@ class ReduceLROnPlateau(Callback):
     def on_epoch_end(self, epoch, logs=None):
         current = _monitored(logs, self.monitor, "ReduceLROnPlateau")
         optimizer = self.model.optimizer
-        in_cooldown = self.cooldown_counter > 0
-        if in_cooldown:
+        if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0
         if _improves(current, self.best, self.mode, self.min_delta):
             self.best = current
             self.wait = 0
-        elif not in_cooldown:
+        elif self.cooldown_counter == 0:
             self.wait += 1
             if self.wait >= self.patience:
                 old_lr = float(optimizer.current_learning_rate)
                 if old_lr > self.min_lr:
                     new_lr = max(old_lr * self.factor, self.min_lr)
-                    optimizer.learning_rate = new_lr
+                    _set_learning_rate(optimizer, new_lr)
                     self.reductions.append((epoch, old_lr, new_lr))
                     if self.verbose:
                         print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr:.3g}.")
@@ -260,7 +272,9 @@ class LearningRateScheduler(Callback):
     """Set the learning rate at the start of each epoch from ``schedule(epoch, lr)``.
 
     ``schedule`` is a function of ``(epoch, lr)`` or of ``epoch`` alone (0-based epoch), or a
-    ``course_lib.schedules`` object, which is then called with the epoch.
+    ``course_lib.schedules`` object, which is then called with the epoch. The optimizer's
+    learning rate must be a number: a schedule there is a TypeError (Keras's), since the
+    two would fight over the rate.
     """
 
     def __init__(self, schedule, verbose=0):
@@ -277,7 +291,7 @@ class LearningRateScheduler(Callback):
             lr = self.schedule(epoch)
         lr = float(np.asarray(lr))
         check_positive("learning rate returned by the schedule", lr)
-        optimizer.learning_rate = lr
+        _set_learning_rate(optimizer, lr)
         if self.verbose:
             print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr:.3g}.")
 

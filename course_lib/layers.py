@@ -2,47 +2,40 @@
 
 The contract shared by every layer:
 
-* ``params`` and ``grads``: lists of arrays in the same order and of the same shapes;
-  ``backward`` writes into the ``grads`` arrays in place (they keep their identity, so an
-  optimizer can hold on to them). ``param_names`` names them (``["kernel", "bias"]``).
+* ``params`` and ``grads``: lists of arrays in the same order and shapes, each parameter
+  the attribute named in ``param_names`` (``kernel``) and its gradient ``grad_kernel``;
+  ``backward`` fills the gradients in place, so arrays keep their identity.
 * ``state``: non-trainable arrays saved with the weights (BatchNormalization's moving
   statistics), read and written with ``get_state()`` / ``set_state()``.
 * ``build(input_dim, rng, dtype)`` creates the parameters. A layer used before it was
   built builds itself from the first input (its ``seed`` and the input's dtype).
 * ``forward(x, training=False) -> y`` keeps what ``backward`` needs;
-  ``backward(grad_out) -> grad_in`` returns d loss / dx given d loss / dy.
+  ``backward(grad_out) -> grad_in`` returns d loss / dx given d loss / dy. A model sets
+  ``needs_input_gradient = False`` on its first layer: nothing uses d loss / d data, and a
+  ``Dense`` layer then skips that matrix product (one of its two) and returns None.
+* ``trainable = False`` freezes a layer, as in Keras: a model's optimizer leaves its
+  ``params`` alone, and a frozen BatchNormalization runs in inference mode.
+* Assigning a parameter after build (``layer.kernel = 2 * layer.kernel``) copies the values
+  into the existing array, so the model and its optimizer keep training it.
 * ``regularization_loss()``, ``apply_constraints()``, ``get_config()``.
 
-Inputs are 2-D, shape (batch, features). A layer computes in the dtype it was built with
-(float32 in a model, float64 in gradient checks).
+Inputs are 2-D, shape (batch, features), computed in the dtype the layer was built with.
 
-Output fusion. ``Dense`` and ``Activation`` end with an activation named by their
-attribute ``activation``. When that name equals the loss's ``output_activation`` (softmax
-with cross-entropy, sigmoid with binary cross-entropy), a model can hand the gradient with
-respect to the pre-activation, ``loss.fused_gradient(...) = (y_hat - y) / batch``, straight
-to ``layer.backward(grad, pre_activation=True)``, which then skips the activation's own
-backward pass.
+Output fusion. Every layer names the activation its output ends with, ``activation``
+(``"linear"`` for none), and has ``pre_activation_backward(grad_z)``, the backward pass from
+the gradient before that activation; ``backward`` is the activation's backward pass and
+then this. When the last layer's activation is the loss's ``output_activation`` (softmax or
+sigmoid with cross-entropy), a model hands it ``loss.fused_gradient(...) = (y_hat - y) /
+batch``: exact where the chain rule would divide by a vanishing probability.
 """
 from __future__ import annotations
 
-import numbers
 import re
 
 import numpy as np
 
 from course_lib import activations, constraints, initializers, regularizers
-from course_lib._validation import check_choice, check_fraction, check_positive
-
-
-def _check_layer_seed(seed):
-    """A layer's seed is None or a non-negative int (it is saved in the config)."""
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be None or a non-negative integer; got {seed!r}.")
-    if seed < 0:
-        raise ValueError(f"seed must be None or a non-negative integer; got {seed!r}.")
-    return int(seed)
+from course_lib._validation import check_choice, check_fraction, check_non_negative, check_positive
 
 
 def _check_bool(name, value):
@@ -54,9 +47,7 @@ def _check_bool(name, value):
 def _mask_generator(seed, model_rng):
     """The generator of a dropout layer's masks: from its own seed, else a child of the
     model's generator (so that drawing masks does not shift the model's other draws)."""
-    if seed is not None:
-        return np.random.default_rng(seed)
-    return np.random.default_rng(model_rng.integers(2**63))
+    return np.random.default_rng(model_rng.integers(2**63) if seed is None else seed)
 
 
 def _uniform(rng, shape, dtype):
@@ -64,39 +55,69 @@ def _uniform(rng, shape, dtype):
     return rng.random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
 
 
+class Weight:
+    """A weight attribute of a layer (``kernel``, ``bias``, ``gamma``, ``moving_mean``).
+
+    Assigning copies the values into the existing array, so whatever holds it (``params``,
+    a model's theta, the optimizer's state) goes on using and training it; a wrong shape is
+    a ValueError. ``layer.place_weight`` puts a new array in place (``build`` does).
+    """
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, layer, owner=None):
+        return self if layer is None else layer.__dict__.get(self.name)
+
+    def __set__(self, layer, value):
+        current = layer.__dict__.get(self.name)
+        if current is None:
+            raise AttributeError(f"{layer.name}.{self.name} does not exist before the layer is "
+                                 f"built; build it (or call it on data) first.")
+        if np.shape(value) != current.shape:
+            raise ValueError(f"{layer.name}.{self.name} must keep its shape {current.shape}; "
+                             f"got an array of shape {np.shape(value)}.")
+        np.copyto(current, value, casting="same_kind")
+
+
 class Layer:
     """Base class: a layer with no parameters that passes its input through unchanged.
 
-    Attributes:
-        params, grads, param_names: trainable arrays, their gradients, their names.
-        state: non-trainable arrays saved with the weights (empty by default).
-        built: whether ``build`` has run; input_dim and dtype are set by it.
-        trainable: whether an optimizer should update ``params``.
-        name: snake_case class name (``"batch_normalization"``); a model may rename it.
-        seed: None or the int seed of the layer's own randomness.
+    Besides the contract of the module: ``built`` (``input_dim`` and ``dtype`` are set by
+    ``build``), ``name`` (snake_case class name, ``"batch_normalization"``) and ``seed``
+    (None or the int seed of the layer's own randomness). Setting ``trainable`` takes
+    effect at a model's next training step, without compiling again (see Sequential).
     """
 
-    def __init__(self, seed=None):
-        self.params = []
-        self.grads = []
-        self.param_names = []
-        self.state = []
-        self.built = False
-        self.trainable = True
-        self.seed = _check_layer_seed(seed)
-        self.name = re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
-        self.input_dim = None
-        self.dtype = None
-        self._output_shape = None
+    activation = "linear"
+    needs_input_gradient = True
 
-    # ----------------------------------------------------------------- building
+    def __init__(self, seed=None):
+        self.params, self.grads, self.param_names, self.state = [], [], [], []
+        self.built, self.trainable = False, True
+        self.seed = None if seed is None else check_non_negative("seed", seed, integer=True)
+        self.name = re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+        self.input_dim = self.dtype = self._output_shape = None
+
     def build(self, input_dim, rng, dtype=np.float64):
         """Create the parameters for inputs of shape (batch, input_dim), drawing from ``rng``."""
         self.input_dim = check_positive("input_dim", input_dim, integer=True)
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
             raise ValueError(f"dtype must be a floating dtype; got {self.dtype}.")
+        self.params, self.grads, self.param_names = [], [], []
         self.built = True
+
+    def add_parameter(self, name, value, trainable=True):
+        """Make ``value`` the layer's attribute ``name`` with a zero gradient ``grad_<name>``;
+        listed in ``params`` / ``grads`` / ``param_names`` unless ``trainable`` is False."""
+        grad = np.zeros_like(value)
+        self.place_weight(name, value)
+        self.place_weight("grad_" + name, grad)
+        if trainable:
+            self.params.append(value)
+            self.grads.append(grad)
+            self.param_names.append(name)
 
     def _prepare_input(self, x):
         """Check ``x`` (batch, input_dim), build on first use, cast to the layer's dtype."""
@@ -123,11 +144,23 @@ class Layer:
                              f"{self._output_shape}; got {grad_out.shape}.")
         return grad_out
 
+    @property
+    def trainable(self):
+        """Whether a model's optimizer updates ``params`` (True or False)."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = _check_bool("trainable", value)
+
+    def place_weight(self, name, array):
+        """Make ``array`` itself (not a copy) the layer's attribute ``name``."""
+        self.__dict__[name] = array
+
     def output_dim(self, input_dim):
         """Number of output features for ``input_dim`` input features."""
         return input_dim
 
-    # ----------------------------------------------------------------- passes
     def forward(self, x, training=False):
         """(batch, features) -> (batch, features)."""
         x = self._prepare_input(x)
@@ -138,30 +171,14 @@ class Layer:
         """(batch, features) -> (batch, features)."""
         return self._prepare_grad(grad_out)
 
-    def adopt_storage(self, params, grads):
-        """Move the parameters and gradients into the given arrays (same shapes), in order.
+    def pre_activation_backward(self, grad_z):
+        """d loss / dz, the gradient before the output activation -> d loss / dx (without an
+        activation z is the output: this is ``backward``)."""
+        if self.activation != "linear":
+            raise NotImplementedError(f"{self.name} ends with {self.activation!r} but does not "
+                                      f"define pre_activation_backward.")
+        return self.backward(grad_z)
 
-        ``Sequential`` calls this once after building, with views into one contiguous
-        buffer for all parameters and one for all gradients, so an optimizer step updates
-        the whole network with a handful of NumPy calls. Values are copied; every attribute
-        that referred to an old array (``self.kernel``, ``self.grad_kernel``, ...) refers to
-        its new array afterwards.
-        """
-        params, grads = list(params), list(grads)
-        old = list(self.params) + list(self.grads)
-        new = params + grads
-        if len(new) != len(old) or any(a.shape != b.shape for a, b in zip(old, new)):
-            raise ValueError(f"{self.name}: adopt_storage needs arrays of shapes "
-                             f"{[a.shape for a in old]}; got {[b.shape for b in new]}.")
-        replacement = {id(a): b for a, b in zip(old, new)}
-        for a, b in zip(old, new):
-            np.copyto(b, a)
-        for attribute, value in list(vars(self).items()):
-            if isinstance(value, np.ndarray) and id(value) in replacement:
-                setattr(self, attribute, replacement[id(value)])
-        self.params, self.grads = params, grads
-
-    # ----------------------------------------------------------------- extras
     def regularization_loss(self):
         """Penalty this layer adds to the training loss (0.0 without a regularizer)."""
         return 0.0
@@ -175,11 +192,10 @@ class Layer:
 
     def set_state(self, arrays):
         """Write ``arrays`` into ``state`` in place (same number of arrays, same shapes)."""
-        arrays = list(arrays)
+        arrays = [np.asarray(a) for a in arrays]
         if len(arrays) != len(self.state):
             raise ValueError(f"{self.name}: set_state needs {len(self.state)} arrays; got {len(arrays)}.")
         for i, (target, value) in enumerate(zip(self.state, arrays)):
-            value = np.asarray(value)
             if value.shape != target.shape:
                 raise ValueError(f"{self.name}: state array {i} must have shape {target.shape}; "
                                  f"got {value.shape}.")
@@ -204,12 +220,14 @@ class Dense(Layer):
         activation: a name from :data:`course_lib.activations.NAMES`, or None for linear.
         kernel_initializer: a name from :data:`course_lib.initializers.NAMES`.
         use_bias: add a bias vector (initialised to zeros).
-        kernel_regularizer: None, a regularizer (``l2(0.01)``), its name or its config dict;
-            its penalty is added by ``regularization_loss`` and its gradient to the kernel's.
+        kernel_regularizer: None, a regularizer (``l2(0.01)``), its name or config dict.
         kernel_constraint: None, a constraint (``max_norm(2.0)``), its name or config dict;
-            applied by ``apply_constraints`` after each optimizer step.
+            applied after each optimizer step.
         seed: seed of the kernel's initial values (otherwise the model's generator is used).
     """
+
+    kernel = Weight()
+    bias = Weight()
 
     def __init__(self, units, activation=None, kernel_initializer="glorot_uniform", use_bias=True,
                  kernel_regularizer=None, kernel_constraint=None, seed=None):
@@ -223,23 +241,15 @@ class Dense(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self._activation_fn = activations.get(self.activation)[0]
-        self.kernel = self.bias = self.grad_kernel = self.grad_bias = None
         self.x = self.z = self.y = None
 
     def build(self, input_dim, rng, dtype=np.float64):
         super().build(input_dim, rng, dtype)
-        if self.seed is not None:
-            rng = np.random.default_rng(self.seed)
+        rng = rng if self.seed is None else np.random.default_rng(self.seed)
         init = initializers.get(self.kernel_initializer)
-        self.kernel = init((self.input_dim, self.units), rng, dtype=self.dtype)
-        self.grad_kernel = np.zeros_like(self.kernel)
-        self.params, self.grads, self.param_names = [self.kernel], [self.grad_kernel], ["kernel"]
+        self.add_parameter("kernel", init((self.input_dim, self.units), rng, dtype=self.dtype))
         if self.use_bias:
-            self.bias = np.zeros(self.units, dtype=self.dtype)
-            self.grad_bias = np.zeros_like(self.bias)
-            self.params.append(self.bias)
-            self.grads.append(self.grad_bias)
-            self.param_names.append("bias")
+            self.add_parameter("bias", np.zeros(self.units, dtype=self.dtype))
 
     def output_dim(self, input_dim):
         return self.units
@@ -255,36 +265,28 @@ class Dense(Layer):
         self._output_shape = z.shape
         return self.y
 
-    def backward(self, grad_out, pre_activation=False, input_grad=True):
-        """Fill ``grads`` and return d loss / dx, shape (batch, inputs).
-
-        Args:
-            grad_out: d loss / dy, shape (batch, units); with ``pre_activation=True`` it is
-                d loss / dz instead (the activation's backward pass is skipped, see the
-                module docstring on output fusion).
-            pre_activation: whether ``grad_out`` is already the gradient before the activation.
-            input_grad: False skips the product ``grad_z @ kernel.T`` and returns None
-                (the first layer of a network needs no gradient for the data).
-        """
+    def backward(self, grad_out):
+        """d loss / dy (batch, units) -> d loss / dx (batch, inputs); fills ``grads``."""
         grad_out = self._prepare_grad(grad_out)
-        if pre_activation:
-            grad_z = grad_out
-        else:
-            grad_z = activations.backward(self.activation, self.z, self.y, grad_out)
-        np.matmul(self.x.T, grad_z, out=self.grad_kernel)
+        grad_z = activations.backward(self.activation, self.z, self.y, grad_out)
+        return self.pre_activation_backward(grad_z)
+
+    def pre_activation_backward(self, grad_z):
+        """d loss / dz for z = x @ kernel + bias -> d loss / dx; fills ``grads`` in place."""
+        grad_z = self._prepare_grad(grad_z)
+        self.grad_kernel[...] = self.x.T @ grad_z
         if self.kernel_regularizer is not None:
             self.grad_kernel += self.kernel_regularizer.gradient(self.kernel)
         if self.use_bias:
-            np.sum(grad_z, axis=0, out=self.grad_bias)
-        if not input_grad:
+            self.grad_bias[...] = grad_z.sum(axis=0)
+        if not self.needs_input_gradient:
             return None
         return grad_z @ self.kernel.T
 
     def regularization_loss(self):
         """``kernel_regularizer(kernel)``, or 0.0."""
-        if self.kernel_regularizer is None or not self.built:
-            return 0.0
-        return self.kernel_regularizer(self.kernel)
+        regularizer = self.kernel_regularizer
+        return 0.0 if regularizer is None or not self.built else regularizer(self.kernel)
 
     def apply_constraints(self):
         """Apply ``kernel_constraint`` to the kernel in place (the array keeps its identity)."""
@@ -292,27 +294,18 @@ class Dense(Layer):
             np.copyto(self.kernel, self.kernel_constraint(self.kernel))
 
     def get_config(self):
-        return {
-            "units": self.units,
-            "activation": self.activation,
-            "kernel_initializer": self.kernel_initializer,
-            "use_bias": self.use_bias,
-            "kernel_regularizer": None if self.kernel_regularizer is None
-            else self.kernel_regularizer.get_config(),
-            "kernel_constraint": None if self.kernel_constraint is None
-            else self.kernel_constraint.get_config(),
-            "seed": self.seed,
-        }
+        regularizer, constraint = self.kernel_regularizer, self.kernel_constraint
+        return {"units": self.units, "activation": self.activation,
+                "kernel_initializer": self.kernel_initializer, "use_bias": self.use_bias,
+                "kernel_regularizer": None if regularizer is None else regularizer.get_config(),
+                "kernel_constraint": None if constraint is None else constraint.get_config(),
+                "seed": self.seed}
 
 
 class Activation(Layer):
-    """Apply an activation function elementwise (row-wise for softmax).
-
-    Shapes: (batch, features) -> (batch, features). ``Activation("relu")`` after a linear
-    ``Dense`` equals ``Dense(..., activation="relu")``.
-
-    Args:
-        activation: a name from :data:`course_lib.activations.NAMES`.
+    """Apply ``activation`` (a name from :data:`course_lib.activations.NAMES`) elementwise,
+    row-wise for softmax. Shapes: (batch, features) -> (batch, features).
+    ``Activation("relu")`` after a linear ``Dense`` equals ``Dense(..., activation="relu")``.
     """
 
     def __init__(self, activation):
@@ -328,12 +321,14 @@ class Activation(Layer):
         self._output_shape = self.y.shape
         return self.y
 
-    def backward(self, grad_out, pre_activation=False):
-        """d loss / dy -> d loss / dx; with ``pre_activation=True`` the gradient passes through."""
+    def backward(self, grad_out):
+        """d loss / dy -> d loss / dx."""
         grad_out = self._prepare_grad(grad_out)
-        if pre_activation:
-            return grad_out
         return activations.backward(self.activation, self.x, self.y, grad_out)
+
+    def pre_activation_backward(self, grad_z):
+        """d loss / dx is the gradient before the activation itself: it passes through."""
+        return self._prepare_grad(grad_z)
 
     def get_config(self):
         return {"activation": self.activation}
@@ -344,23 +339,19 @@ class Dropout(Layer):
     the kept ones by ``1 / (1 - rate)``, so the expected activation is unchanged and the
     layer does nothing at inference.
 
-    Shapes: (batch, features) -> (batch, features).
+    Shapes: (batch, features) -> (batch, features). ``rate``: fraction of units dropped,
+    in [0, 1); ``seed``: seed of the masks (otherwise drawn from the model's generator).
 
     Attributes:
         mask: the last training mask, shape (batch, features): 0 for dropped units and
             ``1 / (1 - rate)`` for kept ones; None after an inference pass.
         rng: the generator the masks are drawn from.
-
-    Args:
-        rate: fraction of units dropped, in [0, 1).
-        seed: seed of the mask generator (otherwise derived from the model's generator).
     """
 
     def __init__(self, rate, seed=None):
         super().__init__(seed=seed)
         self.rate = check_fraction("rate", rate)
-        self.mask = None
-        self.rng = None
+        self.mask = self.rng = None
 
     def build(self, input_dim, rng, dtype=np.float64):
         super().build(input_dim, rng, dtype)
@@ -386,7 +377,7 @@ class Dropout(Layer):
         return {"rate": self.rate, "seed": self.seed}
 
 
-class AlphaDropout(Layer):
+class AlphaDropout(Dropout):
     """Alpha dropout for self-normalizing (SELU) networks, with Keras's semantics.
 
     Plain dropout would set units to 0, which is not SELU's resting value, and change the
@@ -397,31 +388,17 @@ class AlphaDropout(Layer):
 
         a = (q * (1 + rate * alpha'**2)) ** -0.5        b = -a * alpha' * rate
 
-    Shapes: (batch, features) -> (batch, features). Inactive at inference.
-
-    Attributes:
-        mask: last boolean keep-mask (True = kept), or None after an inference pass.
-        rng: the generator the masks are drawn from.
-
-    Args:
-        rate: fraction of units dropped, in [0, 1).
-        seed: seed of the mask generator (otherwise derived from the model's generator).
+    Shapes, arguments and attributes as :class:`Dropout`, except that ``mask`` is the
+    boolean keep-mask (True = kept). Inactive at inference.
     """
 
     ALPHA_PRIME = -activations.SELU_SCALE * activations.SELU_ALPHA
 
     def __init__(self, rate, seed=None):
-        super().__init__(seed=seed)
-        self.rate = check_fraction("rate", rate)
+        super().__init__(rate, seed=seed)
         alpha_p = self.ALPHA_PRIME
         self.a = ((1 - self.rate) * (1 + self.rate * alpha_p ** 2)) ** -0.5
         self.b = -self.a * alpha_p * self.rate
-        self.mask = None
-        self.rng = None
-
-    def build(self, input_dim, rng, dtype=np.float64):
-        super().build(input_dim, rng, dtype)
-        self.rng = _mask_generator(self.seed, rng)
 
     def forward(self, x, training=False):
         """x (batch, features) -> a * (x where kept, alpha' where dropped) + b in training."""
@@ -440,9 +417,6 @@ class AlphaDropout(Layer):
             return grad_out
         return (self.a * grad_out) * self.mask
 
-    def get_config(self):
-        return {"rate": self.rate, "seed": self.seed}
-
 
 class BatchNormalization(Layer):
     """Batch normalization: normalize each feature over the batch, then scale and shift.
@@ -454,17 +428,20 @@ class BatchNormalization(Layer):
         moving_mean     = moving_mean * momentum     + mu  * (1 - momentum)
         moving_variance = moving_variance * momentum + var * (1 - momentum)
 
-    Inference: the same formula with ``moving_mean`` and ``moving_variance``.
+    Inference: the same formula with ``moving_mean`` and ``moving_variance``. A frozen layer
+    (``trainable = False``) always runs in inference mode, as in Keras: fine-tuning then
+    neither uses nor updates batch statistics.
 
     Shapes: (batch, features) -> (batch, features); gamma, beta, moving statistics (features,).
-    ``params`` are ``[gamma, beta]`` (without gamma if ``scale=False``, without beta if
-    ``center=False``); ``state`` is ``[moving_mean, moving_variance]``.
-
-    Args:
-        momentum: weight of the old moving average, in [0, 1).
-        epsilon: positive number added to the variance.
-        center: learn the shift beta. scale: learn the scale gamma.
+    ``params``: ``[gamma, beta]`` (gamma only if ``scale``, beta only if ``center``);
+    ``state``: ``[moving_mean, moving_variance]``. ``momentum``: weight of the old moving
+    average, in [0, 1); ``epsilon``: positive number added to the variance.
     """
+
+    gamma = Weight()
+    beta = Weight()
+    moving_mean = Weight()
+    moving_variance = Weight()
 
     def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True):
         super().__init__()
@@ -477,33 +454,21 @@ class BatchNormalization(Layer):
     def build(self, input_dim, rng, dtype=np.float64):
         super().build(input_dim, rng, dtype)
         d = self.input_dim
-        self.gamma = np.ones(d, dtype=self.dtype)
-        self.beta = np.zeros(d, dtype=self.dtype)
-        self.grad_gamma = np.zeros_like(self.gamma)
-        self.grad_beta = np.zeros_like(self.beta)
-        self.moving_mean = np.zeros(d, dtype=self.dtype)
-        self.moving_variance = np.ones(d, dtype=self.dtype)
-        self.params, self.grads, self.param_names = [], [], []
-        if self.scale:
-            self.params.append(self.gamma)
-            self.grads.append(self.grad_gamma)
-            self.param_names.append("gamma")
-        if self.center:
-            self.params.append(self.beta)
-            self.grads.append(self.grad_beta)
-            self.param_names.append("beta")
+        self.add_parameter("gamma", np.ones(d, dtype=self.dtype), trainable=self.scale)
+        self.add_parameter("beta", np.zeros(d, dtype=self.dtype), trainable=self.center)
+        self.place_weight("moving_mean", np.zeros(d, dtype=self.dtype))
+        self.place_weight("moving_variance", np.ones(d, dtype=self.dtype))
         self.state = [self.moving_mean, self.moving_variance]
 
     def forward(self, x, training=False):
         """x (batch, features) -> gamma * x_hat + beta. Keeps x_hat and 1 / sqrt(var + eps)."""
         x = self._prepare_input(x)
+        training = training and self.trainable
         if training:
             mean = x.mean(axis=0)
             var = x.var(axis=0)
-            self.moving_mean *= self.momentum
-            self.moving_mean += (1 - self.momentum) * mean
-            self.moving_variance *= self.momentum
-            self.moving_variance += (1 - self.momentum) * var
+            self.moving_mean = self.moving_mean * self.momentum + mean * (1 - self.momentum)
+            self.moving_variance = self.moving_variance * self.momentum + var * (1 - self.momentum)
         else:
             mean, var = self.moving_mean, self.moving_variance
         self.training = training
@@ -521,8 +486,8 @@ class BatchNormalization(Layer):
         statistics are constants and ``dx = dx_hat * inv_std``.
         """
         grad_out = self._prepare_grad(grad_out)
-        np.sum(grad_out * self.x_hat, axis=0, out=self.grad_gamma)
-        np.sum(grad_out, axis=0, out=self.grad_beta)
+        self.grad_gamma[...] = np.sum(grad_out * self.x_hat, axis=0)
+        self.grad_beta[...] = np.sum(grad_out, axis=0)
         dx_hat = grad_out * self.gamma
         if not self.training:
             return dx_hat * self.inv_std

@@ -1,8 +1,9 @@
 """``Sequential``: a stack of layers with Keras's ``compile`` / ``fit`` / ``evaluate``.
 
 There is one training loop in the course and it is :meth:`Sequential.fit`: shuffle the
-indices, cut mini-batches, forward, loss, backward, ``optimizer.step(params, grads)``,
-constraints, callbacks. Everything is explicit NumPy.
+indices, cut mini-batches, and for each one :meth:`Sequential.train_step` (forward, loss
+and gradient, backward, optimizer step, constraints), with callbacks around them.
+Everything is explicit NumPy.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from . import losses as losses_module
 from . import optimizers as optimizers_module
 from ._threads import single_blas_thread
 from ._validation import check_array, check_choice, check_fraction, check_positive, check_seed
-from .callbacks import Callback, CallbackList, History, ProgressBar
+from .callbacks import CallbackList, History, ProgressBar
 
 _FORMAT = "course_lib.Sequential/1"
 _METRICS = ("accuracy", "mae", "mse")
@@ -40,6 +41,13 @@ class Sequential:
         bit-identical weights and history.
     dtype : "float32" or "float64"
         Precision of parameters and computations (float64 for gradient checks).
+
+    Freezing. ``layer.trainable = False`` takes effect at the next training step: the
+    optimizer leaves that layer's parameters (and its constraints) alone, and a frozen
+    BatchNormalization runs in inference mode. Keras asks for ``compile()`` after such a
+    change; here no call is needed, and calling ``compile`` again does no harm. Because the
+    trainable parameters change, the optimizer starts new moment estimates (velocity,
+    Adam's m and v) for them; its step count, and so a learning-rate schedule, goes on.
     """
 
     def __init__(self, layers, seed=None, dtype="float32"):
@@ -54,13 +62,9 @@ class Sequential:
         self.seed = seed
         self.rng = check_seed("seed", seed)
         self.dtype = np.dtype(check_choice("dtype", str(np.dtype(dtype)), ("float32", "float64")))
-        self.input_dim = None
-        self.optimizer = None
-        self.loss = None
-        self.metrics = []
-        self.stop_training = False
-        self.history = None
-        self._targets_checked = False
+        self.input_dim = self.optimizer = self.loss = self.history = self.last_output = None
+        self.metrics, self.stop_training, self._labels_checked = [], False, False
+        self._theta = self._grad_theta = self._theta_layout = None
 
     # -- building ------------------------------------------------------------------
     @property
@@ -74,27 +78,9 @@ class Sequential:
         for layer in self.layers:
             layer.build(dim, self.rng, self.dtype)
             dim = layer.output_dim(dim)
-        self.input_dim = input_dim
-        self.output_dim = dim
-        self._pack_parameters()
+        self.layers[0].needs_input_gradient = False  # nothing uses d loss / d data
+        self.input_dim, self.output_dim, self._theta_layout = input_dim, dim, None
         return self
-
-    def _pack_parameters(self):
-        # All parameters live in one contiguous buffer (and all gradients in another); each
-        # layer keeps views of its part. The optimizers are elementwise, so updating the flat
-        # buffer gives exactly the per-array result with far fewer NumPy calls per step.
-        params = [p for layer in self.layers for p in layer.params]
-        total = sum(p.size for p in params)
-        self._flat_params = np.empty(total, dtype=self.dtype)
-        self._flat_grads = np.zeros(total, dtype=self.dtype)
-        offset = 0
-        for layer in self.layers:
-            views, grad_views = [], []
-            for p in layer.params:
-                views.append(self._flat_params[offset:offset + p.size].reshape(p.shape))
-                grad_views.append(self._flat_grads[offset:offset + p.size].reshape(p.shape))
-                offset += p.size
-            layer.adopt_storage(views, grad_views)
 
     @property
     def params(self):
@@ -103,6 +89,11 @@ class Sequential:
     @property
     def grads(self):
         return [g for layer in self.layers for g in layer.grads]
+
+    @property
+    def trainable_weights(self):
+        """The parameter arrays the optimizer updates: those of the trainable layers."""
+        return [p for layer in self.layers if layer.trainable for p in layer.params]
 
     def count_params(self):
         return int(sum(p.size for p in self.params))
@@ -115,37 +106,143 @@ class Sequential:
         dim = self.input_dim
         for layer in self.layers:
             dim = layer.output_dim(dim)
-            count = sum(p.size for p in layer.params)
-            rows.append(f"{repr(layer)[:27]:<28}{dim:>10}{count:>10}")
+            rows.append(f"{repr(layer)[:27]:<28}{dim:>10}{sum(p.size for p in layer.params):>10}")
         rows.append(f"{'total':<28}{'':>10}{self.count_params():>10}")
         return "\n".join(rows)
 
+    # -- theta: the one performance device of training --------------------------------
+    @property
+    def theta(self):
+        """Every trainable parameter of the network in one vector, the textbook's theta.
+
+        Each trainable layer's ``kernel``, ``bias``, ``gamma``, ``beta`` is a view of its part
+        of ``theta`` (and its gradient of ``grad_theta``). The optimizers update elementwise,
+        so one step on theta is a step on each array, in one set of NumPy calls instead of
+        one per array: bench/training.py measures it. It is rebuilt, values copied, when a
+        layer's ``trainable`` changes or the model is built again.
+        """
+        layout = tuple(layer.trainable for layer in self.layers)
+        if layout != self._theta_layout:
+            self._pack(layout)
+        return self._theta
+
+    @property
+    def grad_theta(self):
+        """d loss / d theta, filled by :meth:`backward` (see :attr:`theta`)."""
+        self.theta  # rebuilds both vectors if the trainable layers changed
+        return self._grad_theta
+
+    def _pack(self, layout):
+        size = sum(p.size for p in self.trainable_weights)
+        theta, grad_theta = np.empty(size, self.dtype), np.zeros(size, self.dtype)
+        offset = 0
+        for layer in self.layers:
+            if not layer.trainable:
+                continue  # a frozen layer's arrays stay where they are, outside theta
+            for name, param, grad in zip(layer.param_names, layer.params, layer.grads):
+                if getattr(layer, name, None) is not param or getattr(layer, "grad_" + name, None) is not grad:
+                    raise TypeError(f"{layer.name}: each array of params must be the attribute "
+                                    f"named in param_names, its gradient 'grad_' + that name; "
+                                    f"{name!r} or 'grad_{name}' is not.")
+                part = slice(offset, offset + param.size)
+                offset += param.size
+                theta[part], grad_theta[part] = param.ravel(), grad.ravel()
+                layer.place_weight(name, theta[part].reshape(param.shape))
+                layer.place_weight("grad_" + name, grad_theta[part].reshape(param.shape))
+            layer.params = [getattr(layer, name) for name in layer.param_names]
+            layer.grads = [getattr(layer, "grad_" + name) for name in layer.param_names]
+        if self._theta_layout is not None and self.optimizer is not None:
+            # The optimizer's state (velocity, m, v) was for the old theta: start it anew
+            # for the new one, keeping the step count (and so a schedule's position).
+            iterations = self.optimizer.iterations
+            self.optimizer.reset()
+            self.optimizer.iterations = iterations
+        self._theta, self._grad_theta, self._theta_layout = theta, grad_theta, layout
+
+    def __getstate__(self):
+        # A copy (deepcopy, pickle) gets arrays of its own, no longer views of a theta: it
+        # builds its own theta at its first training step.
+        return {**self.__dict__, "_theta": None, "_grad_theta": None, "_theta_layout": None}
+
     # -- compile -------------------------------------------------------------------
-    def compile(self, optimizer="adam", loss="sparse_categorical_crossentropy", metrics=None):
-        """Choose the optimizer (instance or name), the loss (instance or name) and metrics."""
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+        """Choose the optimizer, the loss (instances or names) and metrics; Keras 3's defaults.
+        ``fit`` and ``evaluate`` need a loss."""
         if isinstance(optimizer, str):
             optimizer = optimizers_module.get(optimizer)
         if not isinstance(optimizer, optimizers_module.Optimizer):
             raise TypeError(f"optimizer must be an Optimizer or its name; got {type(optimizer).__name__}.")
         if isinstance(loss, str):
             loss = losses_module.get(loss)
-        if not isinstance(loss, losses_module.Loss):
-            raise TypeError(f"loss must be a Loss or its name; got {type(loss).__name__}.")
-        metrics = list(metrics or [])
-        for name in metrics:
-            check_choice("metrics", name, _METRICS)
+        if loss is not None and not isinstance(loss, losses_module.Loss):
+            raise TypeError(f"loss must be a Loss, its name or None; got {type(loss).__name__}.")
+        metrics = [check_choice("metrics", name, _METRICS) for name in metrics or []]
         self.optimizer, self.loss, self.metrics = optimizer, loss, metrics
         return self
 
-    def _fused_output(self):
-        """True when the last layer's activation and the loss fuse (gradient y_hat - y)."""
-        last = self.layers[-1]
-        return (isinstance(last, layers_module.Dense)
-                and not getattr(self.loss, "from_logits", True)
-                and last.activation == self.loss.output_activation
-                and last.activation in ("softmax", "sigmoid"))
+    def _check_compiled(self, caller):
+        if self.optimizer is None:
+            raise RuntimeError(f"call compile(optimizer, loss) before {caller}.")
+        if self.loss is None:
+            raise ValueError(f"No loss to compute. Provide a `loss` argument in `compile()`: "
+                             f"{caller} needs one, e.g. loss='sparse_categorical_crossentropy'.")
 
-    # -- forward / backward -------------------------------------------------------
+    # -- one training step ---------------------------------------------------------
+    def train_step(self, x, y):
+        """One step of mini-batch gradient descent on ``(x, y)``; returns the batch loss."""
+        y_pred = self.forward(x, training=True)
+        loss, grad = self.loss_and_gradient(y, y_pred)
+        self.backward(grad)
+        self.optimizer.step([self.theta], [self.grad_theta])
+        for layer in self.layers:
+            if layer.trainable:
+                layer.apply_constraints()
+        return loss
+
+    def forward(self, x, training=False):
+        """The network's output for ``x``, layer after layer; kept as ``last_output``."""
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+        self.last_output = x
+        return x
+
+    @property
+    def fused_output(self):
+        """Whether the last layer's activation and the loss fuse: softmax or sigmoid before
+        cross-entropy, where d loss / dz = (y_hat - y) / batch for the pre-activation z."""
+        activation = self.layers[-1].activation
+        return activation in ("softmax", "sigmoid") and activation == self.loss.output_activation
+
+    def loss_and_gradient(self, y, y_pred):
+        """The loss (regularisation included) and the gradient :meth:`backward` starts from.
+
+        The gradient is d loss / d y_pred, or, when :attr:`fused_output`, d loss / dz for
+        the last layer's pre-activation z: ``(y_hat - y) / batch``, exact where the chain
+        rule through softmax would divide by a vanishing probability. Inside ``fit`` the
+        labels were all checked before training, so the loss skips checking each batch.
+        """
+        loss, grad = self.loss.value_and_gradient(y, y_pred, fused=self.fused_output,
+                                                  validate=not self._labels_checked)
+        return loss + self._regularization_loss(), grad.astype(self.dtype, copy=False)
+
+    def backward(self, grad):
+        """Back-propagate ``grad`` (from :meth:`loss_and_gradient`) through every layer,
+        filling each layer's ``grads``."""
+        last = self.layers[-1]
+        grad = last.pre_activation_backward(grad) if self.fused_output else last.backward(grad)
+        for layer in reversed(self.layers[:-1]):
+            grad = layer.backward(grad)
+
+    def _regularization_loss(self):
+        return float(sum(layer.regularization_loss() for layer in self.layers))
+
+    def train_on_batch(self, x, y):
+        """One optimizer step on one mini-batch; returns the batch loss (regularisation included)."""
+        self._check_compiled("train_on_batch")
+        x = self._prepare_x(x)
+        with single_blas_thread():
+            return self.train_step(x, np.asarray(y))
+
     def _prepare_x(self, x, name="x"):
         x = check_array(name, x, ndim=2, dtype=None)
         if x.dtype != self.dtype:
@@ -157,49 +254,6 @@ class Sequential:
                              f"for that); got shape {x.shape}.")
         return x
 
-    def _forward(self, x, training):
-        for layer in self.layers:
-            x = layer.forward(x, training=training)
-        return x
-
-    def _backward(self, grad, fused):
-        # With a fused output the loss already gave d loss / d logits (y_hat - y), so the
-        # last Dense skips its activation's backward pass. The first layer needs no
-        # gradient with respect to the data.
-        last = len(self.layers) - 1
-        for i in range(last, -1, -1):
-            layer = self.layers[i]
-            if isinstance(layer, layers_module.Dense):
-                grad = layer.backward(grad, pre_activation=fused and i == last, input_grad=i > 0)
-            else:
-                grad = layer.backward(grad)
-        return grad
-
-    def _regularization_loss(self):
-        return float(sum(layer.regularization_loss() for layer in self.layers))
-
-    def train_on_batch(self, x, y):
-        """One optimizer step on one mini-batch; returns the batch loss (regularisation included)."""
-        if self.optimizer is None:
-            raise RuntimeError("call compile(optimizer, loss) before train_on_batch.")
-        x = self._prepare_x(x)
-        return self._train_step(x, np.asarray(y))
-
-    def _train_step(self, x, y):
-        fused = self._fused_output()
-        y_pred = self._forward(x, training=True)
-        self._last_output = y_pred
-        loss, grad = self.loss.value_and_gradient(y, y_pred, fused=fused,
-                                                  validate=not self._targets_checked)
-        loss += self._regularization_loss()
-        if not np.isfinite(loss):
-            return loss
-        self._backward(grad.astype(self.dtype, copy=False), fused)
-        self.optimizer.step([self._flat_params], [self._flat_grads])
-        for layer in self.layers:
-            layer.apply_constraints()
-        return loss
-
     # -- training ------------------------------------------------------------------
     def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
             shuffle=True, callbacks=None, verbose=1, on_divergence="raise"):
@@ -208,22 +262,17 @@ class Sequential:
         Logs per epoch: ``loss`` (mean of the batch losses during the epoch, dropout on, as
         Keras reports it), each metric, ``val_loss`` and ``val_<metric>`` when there is
         validation data, and ``learning_rate`` (the rate at the start of the epoch).
+        ``validation_split=s`` validates on the last examples and trains on the first
+        ``floor(n * (1 - s))``, before shuffling, as Keras does.
 
         If the loss becomes NaN or inf, training stops: with ``on_divergence="raise"`` a
         :class:`TrainingDiverged` error says where and suggests a lower learning rate; with
         ``"stop"`` the weights of the last finite epoch are restored and
         ``history.diverged_at`` records ``(epoch, batch)``. The history never holds NaN.
-
+        Callbacks' ``on_train_end`` runs however training ends (an error, an interrupt).
         Returns the :class:`~course_lib.callbacks.History`.
         """
-        if self.optimizer is None:
-            raise RuntimeError("call compile(optimizer, loss) before fit.")
-        with single_blas_thread():
-            return self._fit(x, y, epochs, batch_size, validation_data, validation_split,
-                             shuffle, callbacks, verbose, on_divergence)
-
-    def _fit(self, x, y, epochs, batch_size, validation_data, validation_split, shuffle,
-             callbacks, verbose, on_divergence):
+        self._check_compiled("fit")
         epochs = check_positive("epochs", epochs, integer=True)
         batch_size = check_positive("batch_size", batch_size, integer=True)
         check_fraction("validation_split", validation_split)
@@ -234,12 +283,11 @@ class Sequential:
             raise ValueError(f"x and y must have the same number of examples; got {len(x)} and {len(y)}.")
         self._check_targets(x, y, "y")
         if validation_data is None and validation_split > 0:
-            n_val = int(round(len(x) * validation_split))
-            if n_val < 1 or n_val >= len(x):
-                raise ValueError(f"validation_split={validation_split} leaves {n_val} validation "
-                                 f"examples of {len(x)}; choose a split giving at least one of each.")
-            x, x_val, y, y_val = x[:-n_val], x[-n_val:], y[:-n_val], y[-n_val:]
-            validation_data = (x_val, y_val)
+            split_at = int(len(x) * (1.0 - validation_split))  # floor, as Keras
+            if split_at < 1 or split_at >= len(x):
+                raise ValueError(f"validation_split={validation_split} leaves {len(x) - split_at} "
+                                 f"of {len(x)} examples for validation; it needs at least one of each.")
+            x, y, validation_data = x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
         if validation_data is not None:
             if len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (x_val, y_val).")
@@ -250,34 +298,24 @@ class Sequential:
                                  f"{len(x_val)} and {len(y_val)}.")
             self._check_targets(x_val, y_val, "validation_data[1]")
             validation_data = (x_val, y_val)
-
-        history = History()
-        extra = list(callbacks or [])
-        for cb in extra:
-            if not isinstance(cb, Callback):
-                raise TypeError(f"callbacks must be Callback instances; got {type(cb).__name__}.")
-        progress = [ProgressBar(epochs)] if verbose else []
-        callback_list = CallbackList([history] + extra + progress, self)
+        history = self.history = History()
+        callback_list = CallbackList([history] + list(callbacks or [])
+                                     + ([ProgressBar(epochs)] if verbose else []), self)
         self.stop_training = False
-        self.history = history
-        n = len(x)
-        return self._fit_loop(x, y, epochs, batch_size, validation_data, shuffle,
-                              history, callback_list, on_divergence)
-
-    def _fit_loop(self, x, y, epochs, batch_size, validation_data, shuffle, history,
-                  callback_list, on_divergence):
-        n = len(x)
-        labels = _true_labels(y) if "accuracy" in self.metrics else None
-        self._targets_checked = True
-        try:
-            return self._epochs(x, y, labels, n, epochs, batch_size, validation_data, shuffle,
-                                history, callback_list, on_divergence)
-        finally:
-            self._targets_checked = False
-
-    def _epochs(self, x, y, labels, n, epochs, batch_size, validation_data, shuffle, history,
-                callback_list, on_divergence):
         callback_list.on_train_begin()
+        self._labels_checked = True
+        try:
+            with single_blas_thread():
+                self._epochs(x, y, epochs, batch_size, validation_data, shuffle, history,
+                             callback_list, on_divergence)
+        finally:
+            self._labels_checked = False
+            callback_list.on_train_end()
+        return history
+
+    def _epochs(self, x, y, epochs, batch_size, validation_data, shuffle, history,
+                callback_list, on_divergence):
+        n, labels = len(x), (_true_labels(y) if "accuracy" in self.metrics else None)
         for epoch in range(epochs):
             callback_list.on_epoch_begin(epoch)
             learning_rate = float(self.optimizer.current_learning_rate)
@@ -288,13 +326,12 @@ class Sequential:
                 for batch, start in enumerate(range(0, n, batch_size)):
                     callback_list.on_batch_begin(batch)
                     idx = order[start:start + batch_size]
-                    loss = self._train_step(x[idx], y[idx])
+                    loss = self.train_step(x[idx], y[idx])
                     if not np.isfinite(loss):
                         return self._diverged(history, epoch, batch, learning_rate, snapshot,
-                                              on_divergence, callback_list)
-                    batch_logs = {"loss": loss}
-                    batch_logs.update(self._metrics_from(
-                        y[idx], self._last_output, None if labels is None else labels[idx]))
+                                              on_divergence)
+                    batch_logs = {"loss": loss, **self._metrics_from(
+                        y[idx], self.last_output, None if labels is None else labels[idx])}
                     for key, value in batch_logs.items():
                         sums[key] += value * len(idx)
                     count += len(idx)
@@ -305,20 +342,18 @@ class Sequential:
             if validation_data is not None:
                 for key, value in self.evaluate(*validation_data).items():
                     logs[f"val_{key}"] = value
-            if not (all(np.isfinite(v) for v in logs.values()) and self._weights_finite()):
-                return self._diverged(history, epoch, None, learning_rate, snapshot,
-                                      on_divergence, callback_list)
+            finite = all(np.isfinite(v) for v in logs.values())
+            if not (finite and all(np.isfinite(p).all() for p in self.params)):
+                return self._diverged(history, epoch, None, learning_rate, snapshot, on_divergence)
             logs["learning_rate"] = learning_rate
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
-        callback_list.on_train_end()
         return history
 
     def _check_targets(self, x, y, name):
-        # The loss validates labels (range, shape, integer classes) with a clear message;
-        # running it once on every label reports bad ones before training starts, so the
-        # training steps need not check them again.
+        # Running the loss once on every label reports bad ones (range, shape, integer
+        # classes) before training starts; the training steps need not check them again.
         placeholder = np.full((len(y), self.output_dim), 1.0 / self.output_dim, dtype=self.dtype)
         try:
             with np.errstate(all="ignore"):
@@ -326,20 +361,15 @@ class Sequential:
         except (ValueError, TypeError) as err:
             raise type(err)(f"{name}: {err}") from None
 
-    def _weights_finite(self):
-        return bool(np.isfinite(self._flat_params).all())
-
-    def _diverged(self, history, epoch, batch, learning_rate, snapshot, on_divergence, callbacks):
+    def _diverged(self, history, epoch, batch, learning_rate, snapshot, on_divergence):
         self.set_weights(snapshot)
         where = f"epoch {epoch + 1}" + ("" if batch is None else f", batch {batch + 1}")
         message = (f"training diverged at {where}: the loss became NaN or inf with learning "
                    f"rate {learning_rate:.3g}. Lower the learning rate (or use gradient-friendly "
                    f"settings); the weights of the last finite epoch were restored.")
-        history.diverged_at = (epoch, batch)
-        history.message = message
+        history.diverged_at, history.message = (epoch, batch), message
         if on_divergence == "raise":
             raise TrainingDiverged(message)
-        callbacks.on_train_end()
         return history
 
     # -- inference -------------------------------------------------------------------
@@ -347,19 +377,16 @@ class Sequential:
         """Outputs for ``x`` (shape (n, features)). ``training=True`` keeps dropout on
         (Monte Carlo dropout); batch statistics of BatchNormalization are then used too."""
         x = self._prepare_x(x)
-        if batch_size is not None:
-            batch_size = check_positive("batch_size", batch_size, integer=True)
+        step = None if batch_size is None else check_positive("batch_size", batch_size, integer=True)
         with single_blas_thread():
-            if batch_size is None:
-                return self._forward(x, training=training)
-            parts = [self._forward(x[i:i + batch_size], training=training)
-                     for i in range(0, len(x), batch_size)]
-        return np.concatenate(parts)
+            if step is None:
+                return self.forward(x, training=training)
+            return np.concatenate([self.forward(x[i:i + step], training=training)
+                                   for i in range(0, len(x), step)])
 
     def evaluate(self, x, y, batch_size=None):
         """Loss (regularisation included, as Keras) and metrics in inference mode, as a dict."""
-        if self.loss is None:
-            raise RuntimeError("call compile(optimizer, loss) before evaluate.")
+        self._check_compiled("evaluate")
         y = np.asarray(y)
         # A diverged model may overflow here; fit reports that with a clear message instead.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -384,12 +411,11 @@ class Sequential:
     # -- weights ----------------------------------------------------------------------
     def get_weights(self):
         """Copies of every parameter and state array (moving statistics), layer by layer."""
-        return [a.copy() for layer in self.layers for a in list(layer.params) + list(layer.state)]
+        return [a.copy() for a in self._weights_and_state()]
 
     def set_weights(self, weights):
         """Load arrays from :meth:`get_weights` (same count, shapes; copied in place)."""
-        targets = [a for layer in self.layers for a in list(layer.params) + list(layer.state)]
-        weights = list(weights)
+        targets, weights = self._weights_and_state(), list(weights)
         if len(weights) != len(targets):
             raise ValueError(f"weights must hold {len(targets)} arrays for this model; got {len(weights)}.")
         for i, (target, value) in enumerate(zip(targets, weights)):
@@ -397,6 +423,9 @@ class Sequential:
             if value.shape != target.shape:
                 raise ValueError(f"weights[{i}] must have shape {target.shape}; got {value.shape}.")
             target[...] = value
+
+    def _weights_and_state(self):
+        return [a for layer in self.layers for a in list(layer.params) + list(layer.state)]
 
     def save(self, path):
         """Write architecture and weights to a ``.npz`` file, atomically and without pickle.
@@ -407,13 +436,9 @@ class Sequential:
         if not self.built:
             raise RuntimeError("the model has no weights yet: build it (fit, predict or build) before save.")
         path = os.fspath(path)
-        config = {
-            "format": _FORMAT,
-            "input_dim": self.input_dim,
-            "dtype": str(self.dtype),
-            "layers": [{"class": type(layer).__name__, "config": layer.get_config()}
-                       for layer in self.layers],
-        }
+        config = {"format": _FORMAT, "input_dim": self.input_dim, "dtype": str(self.dtype),
+                  "layers": [{"class": type(layer).__name__, "config": layer.get_config()}
+                             for layer in self.layers]}
         arrays = {f"w{i:03d}": w for i, w in enumerate(self.get_weights())}
         arrays["config"] = np.frombuffer(json.dumps(config).encode("utf-8"), dtype=np.uint8)
         directory = os.path.dirname(os.path.abspath(path))
@@ -435,11 +460,11 @@ class Sequential:
     def load(cls, path):
         """Rebuild a model saved by :meth:`save` (compile it again to train)."""
         path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no model file at {path!r}.")
         try:
             with np.load(path, allow_pickle=False) as data:
                 files = dict(data.items())
-        except FileNotFoundError:
-            raise
         except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
             raise ValueError(f"{path!r} is not a readable course_lib model file (truncated or "
                              f"another format): {err}") from None
@@ -457,10 +482,8 @@ class Sequential:
             if not (isinstance(layer_cls, type) and issubclass(layer_cls, layers_module.Layer)):
                 raise ValueError(f"{path!r} names an unknown layer class {entry['class']!r}.")
             layers.append(layer_cls(**entry["config"]))
-        model = cls(layers, dtype=config["dtype"])
-        model.build(config["input_dim"])
-        weights = [files[k] for k in sorted(files)]
-        model.set_weights(weights)
+        model = cls(layers, dtype=config["dtype"]).build(config["input_dim"])
+        model.set_weights([files[k] for k in sorted(files)])
         return model
 
 

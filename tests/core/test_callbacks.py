@@ -83,10 +83,11 @@ def test_reduce_lr_on_plateau_fires_after_patience_and_respects_cooldown_and_min
     callback = ReduceLROnPlateau(factor=0.5, patience=2, cooldown=1, min_lr=0.2)
     values = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
     _, model = drive(callback, values, model=FakeModel(lr=1.0))
-    # epoch 0 sets best; epochs 1,2 no gain -> fire at 2 (1.0 -> 0.5); cooldown epoch 3;
-    # epochs 4,5 -> fire at 5 (0.5 -> 0.25); cooldown 6; epochs 7,8 -> fire at 8 (0.25 -> 0.2)
+    # epoch 0 sets best; epochs 1, 2 no gain -> fire at 2 (1.0 -> 0.5). Epoch 3 ends the
+    # one-epoch cooldown and counts (wait 1); epoch 4 -> fire (0.5 -> 0.25); epoch 6 ->
+    # fire (0.25 -> 0.2, min_lr); at epoch 8 the rate is already min_lr.
     assert [(e, round(o, 6), round(n, 6)) for e, o, n in callback.reductions] == [
-        (2, 1.0, 0.5), (5, 0.5, 0.25), (8, 0.25, 0.2)]
+        (2, 1.0, 0.5), (4, 0.5, 0.25), (6, 0.25, 0.2)]
     assert model.optimizer.current_learning_rate == pytest.approx(0.2)
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from course_lib import activations, checks, constraints, layers, losses, regularizers
-from course_lib.layers import Activation, AlphaDropout, BatchNormalization, Dense, Dropout
+from course_lib.layers import Activation, AlphaDropout, BatchNormalization, Dense, Dropout, Layer
+from course_lib.model import Sequential
 
 TOL = 1e-7
 
@@ -187,21 +188,35 @@ def test_fused_output_gradient_equals_the_full_chain(activation, loss, y):
         assert layer.activation == loss.output_activation
         full = layer.backward(loss.gradient(y, y_hat))
         full_grads = [g.copy() for g in layer.grads]
-        fused = layer.backward(loss.fused_gradient(y, y_hat), pre_activation=True)
+        fused = layer.pre_activation_backward(loss.fused_gradient(y, y_hat))
         np.testing.assert_allclose(fused, full, rtol=1e-9, atol=1e-12)
         for g_fused, g_full in zip(layer.grads, full_grads):
             np.testing.assert_allclose(g_fused, g_full, rtol=1e-9, atol=1e-12)
 
 
-def test_dense_can_skip_the_input_gradient():
-    layer = Dense(3, activation="relu")
-    x = inputs((6, 4))
-    g = np.ones((6, 3))
+def test_a_first_dense_layer_skips_only_the_input_gradient():
+    x, g = inputs((6, 4)), inputs((6, 3), seed=1)
+    layer = Dense(3, activation="relu", seed=0)
     layer.forward(x)
     assert layer.backward(g) is not None
-    kernel_grad = layer.grads[0].copy()
-    assert layer.backward(g, input_grad=False) is None
-    np.testing.assert_array_equal(layer.grads[0], kernel_grad)
+    grads = [a.copy() for a in layer.grads]
+    layer.needs_input_gradient = False  # what a model sets on its first layer
+    assert layer.backward(g) is None
+    for a, b in zip(layer.grads, grads):
+        np.testing.assert_array_equal(a, b)
+    model = Sequential([Dense(3), Dense(2)]).build(4)
+    assert [layer.needs_input_gradient for layer in model.layers] == [False, True]
+
+
+@pytest.mark.parametrize("layer", [Dropout(0.3, seed=0), BatchNormalization(), Layer()],
+                         ids=lambda layer: type(layer).__name__)
+def test_layers_without_activation_start_backward_from_their_output(layer):
+    # Without an activation the pre-activation is the output: the two entry points agree.
+    x = inputs((6, 4))
+    layer.forward(x, training=True)
+    g = inputs((6, 4), seed=1)
+    assert layer.activation == "linear"
+    np.testing.assert_array_equal(layer.pre_activation_backward(g), layer.backward(g))
 
 
 @pytest.mark.parametrize("layer", [

@@ -7,21 +7,16 @@ Everything is explicit NumPy.
 """
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-import zipfile
-
 import numpy as np
 
 from . import layers as layers_module
 from . import losses as losses_module
 from . import optimizers as optimizers_module
+from . import saving
 from ._threads import single_blas_thread
 from ._validation import check_array, check_choice, check_fraction, check_positive, check_seed
 from .callbacks import CallbackList, History, ProgressBar
 
-_FORMAT = "course_lib.Sequential/1"
 _METRICS = ("accuracy", "mae", "mse")
 
 
@@ -126,6 +121,16 @@ class Sequential:
             self._pack(layout)
         return self._theta
 
+    def optimized_arrays(self):
+        """What one optimizer step updates: ``([theta], [grad_theta])``, or each trainable
+        weight array and its gradient when the optimizer clips each gradient by its own norm
+        (``clipnorm`` is per array, so it needs the arrays one by one)."""
+        theta, grad_theta = self.theta, self.grad_theta
+        if self.optimizer.clipnorm is None:
+            return [theta], [grad_theta]
+        return self.trainable_weights, [g for layer in self.layers if layer.trainable
+                                        for g in layer.grads]
+
     @property
     def grad_theta(self):
         """d loss / d theta, filled by :meth:`backward` (see :attr:`theta`)."""
@@ -193,7 +198,8 @@ class Sequential:
         y_pred = self.forward(x, training=True)
         loss, grad = self.loss_and_gradient(y, y_pred)
         self.backward(grad)
-        self.optimizer.step([self.theta], [self.grad_theta])
+        weights, gradients = self.optimized_arrays()
+        self.optimizer.step(weights, gradients)
         for layer in self.layers:
             if layer.trainable:
                 layer.apply_constraints()
@@ -428,63 +434,14 @@ class Sequential:
         return [a for layer in self.layers for a in list(layer.params) + list(layer.state)]
 
     def save(self, path):
-        """Write architecture and weights to a ``.npz`` file, atomically and without pickle.
-
-        The file is written next to its destination and renamed into place, so a crash
-        mid-write leaves any previous file intact.
-        """
-        if not self.built:
-            raise RuntimeError("the model has no weights yet: build it (fit, predict or build) before save.")
-        path = os.fspath(path)
-        config = {"format": _FORMAT, "input_dim": self.input_dim, "dtype": str(self.dtype),
-                  "layers": [{"class": type(layer).__name__, "config": layer.get_config()}
-                             for layer in self.layers]}
-        arrays = {f"w{i:03d}": w for i, w in enumerate(self.get_weights())}
-        arrays["config"] = np.frombuffer(json.dumps(config).encode("utf-8"), dtype=np.uint8)
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return path
+        """Write architecture and weights to a ``.npz`` file, atomically and without pickle
+        (see :func:`course_lib.saving.save_model`). Returns the path."""
+        return saving.save_model(self, path)
 
     @classmethod
     def load(cls, path):
         """Rebuild a model saved by :meth:`save` (compile it again to train)."""
-        path = os.fspath(path)
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"no model file at {path!r}.")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                files = dict(data.items())
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
-            raise ValueError(f"{path!r} is not a readable course_lib model file (truncated or "
-                             f"another format): {err}") from None
-        if "config" not in files:
-            raise ValueError(f"{path!r} is not a course_lib model file: it has no 'config' entry.")
-        try:
-            config = json.loads(files.pop("config").tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise ValueError(f"{path!r} has a corrupt config: {err}") from None
-        if config.get("format") != _FORMAT:
-            raise ValueError(f"{path!r} has format {config.get('format')!r}; expected {_FORMAT!r}.")
-        layers = []
-        for entry in config["layers"]:
-            layer_cls = getattr(layers_module, entry["class"], None)
-            if not (isinstance(layer_cls, type) and issubclass(layer_cls, layers_module.Layer)):
-                raise ValueError(f"{path!r} names an unknown layer class {entry['class']!r}.")
-            layers.append(layer_cls(**entry["config"]))
-        model = cls(layers, dtype=config["dtype"]).build(config["input_dim"])
-        model.set_weights([files[k] for k in sorted(files)])
-        return model
+        return saving.load_model(path, cls)
 
 
 def _predicted_labels(y_pred):

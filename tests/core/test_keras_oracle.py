@@ -108,6 +108,19 @@ OPTIMIZERS = [
      lambda: K.Adamax(0.02, beta_1=0.8, beta_2=0.99, epsilon=1e-3)),
     ("Nadam", lambda: optimizers.Nadam(0.02, beta_1=0.8, beta_2=0.99, epsilon=1e-3),
      lambda: K.Nadam(0.02, beta_1=0.8, beta_2=0.99, epsilon=1e-3)),
+    # Keras 3's common arguments (the gradients here have norms of about 2 to 6, so each
+    # clip is active on the first steps).
+    ("AdamW", lambda: optimizers.AdamW(0.02, weight_decay=0.1),
+     lambda: K.AdamW(0.02, weight_decay=0.1)),
+    ("AdamW defaults", lambda: optimizers.AdamW(), lambda: K.AdamW()),
+    ("SGD weight_decay", lambda: optimizers.SGD(0.05, momentum=0.9, weight_decay=0.2),
+     lambda: K.SGD(0.05, momentum=0.9, weight_decay=0.2)),
+    ("SGD clipnorm", lambda: optimizers.SGD(0.05, momentum=0.9, clipnorm=0.5),
+     lambda: K.SGD(0.05, momentum=0.9, clipnorm=0.5)),
+    ("RMSProp clipvalue", lambda: optimizers.RMSprop(0.01, clipvalue=0.3),
+     lambda: K.RMSprop(0.01, clipvalue=0.3)),
+    ("Adam global_clipnorm", lambda: optimizers.Adam(0.02, global_clipnorm=0.7),
+     lambda: K.Adam(0.02, global_clipnorm=0.7)),
 ]
 
 

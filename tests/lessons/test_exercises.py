@@ -1,8 +1,22 @@
-"""The exercise mechanism and the first notebook's warm-up exercise."""
+"""The exercise mechanism, and the one contract every checker of the course keeps.
+
+The contract is tested here once, for every ``Exercise`` defined in a topic's
+``course_lib/lessons/<topic>/exercises.py`` and for every public ``check_*`` function there,
+found by discovery: a new exercise or checker is covered without a new test. The per-topic
+test files test only what is particular to a topic (its reference against the library,
+wrong versions written the way a learner writes them).
+"""
+import importlib
+import inspect
+import pkgutil
+import warnings
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from course_lib.lessons.exercise import Case, Exercise, Mistake
+import course_lib.lessons as lessons
+from course_lib.lessons.exercise import Case, CheckResult, Exercise, Mistake
 from course_lib.lessons.start.exercises import check_standardize, standardize_reference
 
 
@@ -13,6 +27,8 @@ def square(x):
 SQUARE = Exercise("square", square, [Case("small", (np.arange(4.0),))],
                   mistakes=[Mistake("you doubled instead of squaring.", lambda x: 2 * np.asarray(x))])
 
+
+# --------------------------------------------------------------------- the mechanism
 
 def test_reference_passes_and_stub_gets_a_start_hint():
     assert SQUARE.check(square).passed
@@ -37,18 +53,14 @@ def test_unknown_error_names_the_case_index_and_values():
     assert "NaN" in SQUARE.check(lambda x: np.full(4, np.nan)).message
 
 
-def test_learner_cannot_corrupt_the_cases():
-    def mutating(x):
-        x *= 0
-        return x
-
-    SQUARE.check(mutating)
-    assert SQUARE.check(square).passed
+def test_an_exercise_needs_a_case():
+    with pytest.raises(ValueError, match="cases"):
+        Exercise("empty", square, [])
 
 
-def test_standardize_accepts_the_reference_and_an_equivalent_solution():
-    assert check_standardize(standardize_reference).passed
+# ------------------------------------------------------------- the first notebook's exercise
 
+def test_standardize_accepts_an_equivalent_solution():
     def other(x_train, x_test):
         mean = np.mean(x_train, axis=0, keepdims=True)
         std = np.sqrt(np.mean((x_train - mean) ** 2, axis=0, keepdims=True))
@@ -58,7 +70,8 @@ def test_standardize_accepts_the_reference_and_an_equivalent_solution():
     assert check_standardize(other).passed
 
 
-def test_standardize_rejects_typical_mistakes_with_specific_feedback():
+def test_standardize_names_mistakes_written_as_a_learner_would():
+    # Not the listed implementations, but the same slips written differently.
     def own_stats(a, b):
         return ((a - a.mean(0)) / np.where(a.std(0) > 0, a.std(0), 1),
                 (b - b.mean(0)) / np.where(b.std(0) > 0, b.std(0), 1))
@@ -95,26 +108,55 @@ def test_standardize_rejects_typical_mistakes_with_specific_feedback():
         assert phrase in result.message, (wrong.__name__, result.message)
 
 
+# ---------------------------------------------------------- discovery of every checker
+
+def _exercise_modules():
+    """The ``exercises`` module of every topic folder of course_lib.lessons."""
+    modules = []
+    for info in pkgutil.iter_modules(lessons.__path__):
+        if info.ispkg:
+            modules.append((info.name,
+                            importlib.import_module(f"{lessons.__name__}.{info.name}.exercises")))
+    return modules
+
+
 def _all_exercises():
-    """Every Exercise defined in the ``exercises`` module of a topic of course_lib.lessons."""
-    import importlib
-    import pkgutil
+    return [pytest.param(value, id=f"{topic}.{name}")
+            for topic, module in _exercise_modules()
+            for name, value in vars(module).items() if isinstance(value, Exercise)]
 
-    import course_lib.lessons as package
-    found = []
-    for info in pkgutil.iter_modules(package.__path__):
-        if not info.ispkg:
-            continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}.exercises")
-        for name, value in vars(module).items():
-            if isinstance(value, Exercise):
-                found.append(pytest.param(value, id=f"{info.name}.{name}"))
-    return found
 
+def _all_checkers():
+    """Every public ``check_*`` function defined in a topic's exercises module."""
+    return [pytest.param(topic, module, name, id=f"{topic}.{name}")
+            for topic, module in _exercise_modules()
+            for name, value in vars(module).items()
+            if name.startswith("check_") and inspect.isfunction(value)
+            and value.__module__ == module.__name__]
+
+
+def test_discovery_finds_every_topic_and_checker():
+    # Guards the parametrisations below against silently collecting nothing.
+    topics = {topic for topic, _ in _exercise_modules()}
+    assert {"start", "softmax"} <= topics
+    assert len(_all_exercises()) >= len(topics) and len(_all_checkers()) >= len(topics)
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError
+
+
+def _zero_every_array_argument(*args, **kwargs):
+    for value in [*args, *kwargs.values()]:
+        if isinstance(value, np.ndarray) and value.flags.writeable:
+            value[...] = 0
+    return None
+
+
+# ------------------------------------------------------------- the contract of an Exercise
 
 @pytest.mark.parametrize("exercise", _all_exercises())
 def test_every_exercise_accepts_its_reference_and_explains_each_listed_mistake(exercise):
-    # The contract of every checker in the course, for exercises present and future.
     assert exercise.check(exercise.reference).passed, exercise.title
     assert exercise.mistakes, f"{exercise.title} lists no typical mistake"
     for mistake in exercise.mistakes:
@@ -122,3 +164,106 @@ def test_every_exercise_accepts_its_reference_and_explains_each_listed_mistake(e
             result = exercise.check(mistake.implementation)
         assert not result.passed, (exercise.title, mistake.explanation)
         assert result.message == mistake.explanation, (exercise.title, result.message)
+
+
+@pytest.mark.parametrize("exercise", _all_exercises())
+def test_every_exercise_tells_its_mistakes_apart(exercise):
+    # Two listed mistakes with the same outputs would make the second explanation unreachable.
+    explanations = [m.explanation for m in exercise.mistakes]
+    assert len(set(explanations)) == len(explanations), exercise.title
+
+
+@pytest.mark.parametrize("exercise", _all_exercises())
+def test_every_exercise_answers_a_stub_and_a_non_function(exercise):
+    result = exercise.check(_stub)
+    assert not result.passed and "not implemented yet" in result.message, result.message
+    result = exercise.check("not a function")
+    assert not result.passed and "expected a function" in result.message, result.message
+
+
+@pytest.mark.parametrize("exercise", _all_exercises())
+def test_a_learner_cannot_corrupt_the_cases(exercise):
+    with np.errstate(all="ignore"):
+        exercise.check(_zero_every_array_argument)
+    assert exercise.check(exercise.reference).passed, exercise.title
+
+
+# -------------------------------------------------------- the contract of a public checker
+
+def _range_test_for_check_max_rate():
+    # A loss that falls until rate 1e-2, then blows up: any smoothing keeps its minimum there.
+    rates = np.geomspace(1e-5, 1.0, 51)
+    losses = np.where(rates <= 1e-2, 2.0 - 0.1 * np.log10(rates / 1e-5), 50.0)
+    return SimpleNamespace(rates=rates, losses=losses, smoothed=losses)
+
+
+#: Checkers that take more than one function of the learner, or data besides it:
+#: (names of the reference functions in the module, extra arguments after them).
+SIGNATURES = {
+    "dropout.check_dropout": (("dropout_forward_solution", "dropout_backward_solution"), ()),
+    "schedules.check_max_rate": (("pick_max_rate_reference",), (_range_test_for_check_max_rate(),)),
+}
+
+
+def _references(topic, module, name):
+    """The reference solutions, in the learner's form, that checker ``name`` accepts, and the
+    arguments that follow them."""
+    if f"{topic}.{name}" in SIGNATURES:
+        names, extra = SIGNATURES[f"{topic}.{name}"]
+        return [getattr(module, n) for n in names], list(extra)
+    stem = name[len("check_"):]
+    found = [getattr(module, n) for n in (f"{stem}_reference", f"{stem}_solution")
+             if hasattr(module, n)]
+    assert len(found) == 1, (f"{topic}.{name}: publish its reference as {stem}_reference or "
+                             f"{stem}_solution, or add the checker to SIGNATURES")
+    return found, []
+
+
+@pytest.mark.parametrize("topic, module, name", _all_checkers())
+def test_every_checker_accepts_its_reference(topic, module, name):
+    references, extra = _references(topic, module, name)
+    result = getattr(module, name)(*references, *extra)
+    assert isinstance(result, CheckResult) and result.passed, result
+
+
+@pytest.mark.parametrize("topic, module, name", _all_checkers())
+def test_every_checker_answers_a_stub_and_a_non_function(topic, module, name):
+    references, extra = _references(topic, module, name)
+    check = getattr(module, name)
+    result = check(*[_stub] * len(references), *extra)
+    assert not result.passed and "not implemented yet" in result.message, result.message
+    result = check(*["not a function"] * len(references), *extra)
+    assert isinstance(result, CheckResult) and not result.passed, result
+
+
+def _checkers_with_their_exercise():
+    """The checkers whose Exercise takes the learner's function as it is (its reference is
+    the published one), with that Exercise; the others adapt the function first, and their
+    listed mistakes are in the Exercise's form, tested through the Exercise above."""
+    found = []
+    for param in _all_checkers():
+        topic, module, name = param.values
+        references, extra = _references(topic, module, name)
+        title = getattr(module, name)(*[_stub] * len(references), *extra).exercise
+        for value in vars(module).values():
+            if (isinstance(value, Exercise) and value.title == title and len(references) == 1
+                    and value.reference is references[0]):
+                found.append(pytest.param(getattr(module, name), value, extra, id=param.id))
+    return found
+
+
+def test_most_checkers_take_the_learners_function_as_their_exercise_does():
+    # Guards the next test against collecting nothing if discovery breaks.
+    assert len(_checkers_with_their_exercise()) > len(_all_checkers()) // 2
+
+
+@pytest.mark.parametrize("check, exercise, extra", _checkers_with_their_exercise())
+def test_every_checker_passes_each_listed_mistake_its_explanation(check, exercise, extra):
+    # The probes a checker runs before its Exercise (overflow, shapes...) must never hide a
+    # listed mistake, and what the learner's code does wrong (overflow, division by zero)
+    # is told in the verdict, never leaked as a warning.
+    for mistake in exercise.mistakes:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = check(mistake.implementation, *extra)
+        assert not result.passed and result.message == mistake.explanation, result.message

@@ -67,8 +67,12 @@ def _check_in_unit_interval(y_true):
         raise ValueError(f"y_true must hold labels in [0, 1]; got {bad!r}.")
 
 
-def _log_softmax(z):
-    """log(softmax(z)) along the last axis via log-sum-exp; shape (batch, classes)."""
+def log_softmax(z):
+    """log(softmax(z)) along the last axis, computed stably (log-sum-exp).
+
+    log softmax(z)_k = z_k - log sum_j exp(z_j) = (z_k - m) - log sum_j exp(z_j - m),
+    with m = max_j z_j, so no exp overflows. Shapes: (batch, classes) -> same.
+    """
     shifted = z - np.max(z, axis=-1, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
@@ -223,7 +227,7 @@ class CategoricalCrossentropy(Loss):
     def __call__(self, y_true, y_pred):
         y, out = self._prepare(y_true, y_pred)
         if self.from_logits:
-            log_p = _log_softmax(out)
+            log_p = log_softmax(out)
         else:
             log_p = np.log(np.clip(out, EPSILON, 1 - EPSILON))
         return float(-np.sum(y * log_p) / len(out))
@@ -293,7 +297,7 @@ class SparseCategoricalCrossentropy(Loss):
         labels, out = self._prepare(y_true, y_pred)
         rows = np.arange(len(out))
         if self.from_logits:
-            picked = _log_softmax(out)[rows, labels]
+            picked = log_softmax(out)[rows, labels]
         else:
             picked = np.log(np.clip(out[rows, labels], EPSILON, 1 - EPSILON))
         return -float(picked.sum()) / len(out)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import copy
 import html
+import inspect
+import textwrap
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -79,9 +81,13 @@ class Exercise:
         explanation is the feedback.
     rtol, atol : float
         Tolerances for comparing arrays (``numpy.allclose``).
+    inputs_unchanged : bool
+        Whether a solution must leave its array arguments as they were (the default); a
+        right answer that changed an input in place is then not accepted.
     """
 
-    def __init__(self, title, reference, cases, mistakes=(), rtol=1e-6, atol=1e-8):
+    def __init__(self, title, reference, cases, mistakes=(), rtol=1e-6, atol=1e-8,
+                 inputs_unchanged=True):
         if not cases:
             raise ValueError("cases must hold at least one Case.")
         self.title = title
@@ -89,9 +95,21 @@ class Exercise:
         self.cases = list(cases)
         self.mistakes = list(mistakes)
         self.rtol, self.atol = rtol, atol
+        self.inputs_unchanged = bool(inputs_unchanged)
 
     def _run(self, fn, case):
         return fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+
+    def _changed_argument(self, fn, case):
+        """The name of the first argument ``fn`` modified in place on ``case``, or None."""
+        args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
+        fn(*args, **kwargs)
+        named = [(f"argument {i + 1}", a, b) for i, (a, b) in enumerate(zip(args, case.args))]
+        named += [(f"argument {k!r}", kwargs[k], case.kwargs[k]) for k in kwargs]
+        for name, after, before in named:
+            if isinstance(before, np.ndarray) and not np.array_equal(after, before, equal_nan=True):
+                return name
+        return None
 
     def _outputs(self, fn):
         return [self._run(fn, case) for case in self.cases]
@@ -126,6 +144,13 @@ class Exercise:
                                    f"your function raised {type(err).__name__}: {err} "
                                    f"(case '{case.name}', line {where.lineno}).")
         if all(self._same(g, e) for g, e in zip(got, expected)):
+            for case in self.cases if self.inputs_unchanged else ():
+                changed = self._changed_argument(fn, case)
+                if changed is not None:
+                    return CheckResult(self.title, False,
+                                       f"the results are right, but your function changed its "
+                                       f"{changed} in place (case '{case.name}'); leave the "
+                                       f"inputs as they are and return new arrays.")
             return CheckResult(self.title, True,
                                f"all {len(self.cases)} cases match the reference solution.")
         for mistake in self.mistakes:
@@ -160,8 +185,38 @@ class Exercise:
         bad = np.argwhere(~np.isclose(got_a, exp_a, rtol=self.rtol, atol=self.atol))
         index = tuple(int(i) for i in bad[0]) if got_a.ndim else ()
         where = f" at index {index}" if index else ""
-        return (f"case '{case.name}'{where}: expected {exp_a[index]:.6g}, got {got_a[index]:.6g} "
+        # Say where and in which direction, never the expected value itself.
+        direction = "too large" if got_a[index] > exp_a[index] else "too small"
+        return (f"case '{case.name}'{where}: your value {got_a[index]:.6g} is {direction} "
                 f"({len(bad)} of {exp_a.size} values differ).")
 
 
-__all__ = ["Case", "Mistake", "Exercise", "CheckResult"]
+class Solution:
+    """The reference solution of an exercise, shown folded; running its cell defines nothing.
+
+    A solution cell that defined the function would replace the learner's own attempt when the
+    notebook is run top to bottom; this one only displays the library's reference (the code
+    the tests run), under a "Show the solution" fold in every front end.
+    """
+
+    def __init__(self, exercise):
+        if not isinstance(exercise, Exercise):
+            raise TypeError(f"exercise must be an Exercise; got {type(exercise).__name__}.")
+        self.exercise = exercise
+        self.source = textwrap.dedent(inspect.getsource(exercise.reference))
+
+    def __repr__(self):
+        return f"Solution of {self.exercise.title}:\n\n{self.source}"
+
+    def _repr_html_(self):
+        return (f"<details><summary><b>Show the solution</b> of {html.escape(self.exercise.title)}"
+                f" (try it yourself first)</summary>\n<pre><code>{html.escape(self.source)}"
+                f"</code></pre></details>")
+
+
+def show_solution(exercise):
+    """The folded reference solution of ``exercise`` (display it as a cell's last line)."""
+    return Solution(exercise)
+
+
+__all__ = ["Case", "Mistake", "Exercise", "CheckResult", "Solution", "show_solution"]

@@ -91,7 +91,7 @@ def test_dropout_unlisted_mistakes_get_the_first_difference_or_the_shape():
 
     result = ex.check_dropout(no_dropout_at_all, ex.dropout_backward_solution)
     assert not result.passed and "case 'rate 0.5, a batch of 2 x 4, training'" in result.message
-    assert "expected" in result.message
+    assert "your value" in result.message
 
     def transposed(x, rate, u, training=True):
         out, mask = ex.dropout_forward_solution(x, rate, u, training)
@@ -222,6 +222,37 @@ def test_train_moons_is_cached_per_rounded_rate():
     assert runs.train_moons(0.30000000000000004, hidden=4) is runs.train_moons(0.3, hidden=4)
 
 
+def test_a_seed_draws_its_own_moons_and_weights():
+    first, again, other = runs.moons_data(3), runs.moons_data(3), runs.moons_data(4)
+    assert all(a is b for a, b in zip(first, again))               # cached, shared
+    assert not np.allclose(first[0], other[0]) and not np.allclose(first[2], other[2])
+    assert not np.allclose(first[0][:50], first[2][:50])             # validation is another draw
+    assert not first[0].flags.writeable
+    run_3 = runs.train_moons(0.0, hidden=4, seed=3)
+    assert run_3 is not runs.train_moons(0.0, hidden=4, seed=4)
+    x_train, y_train, _, _ = first
+    assert np.isclose(run_3.train_loss[-1], run_3.model.evaluate(x_train, y_train)["loss"],
+                      rtol=1e-5)                                   # trained on seed 3's data
+    for bad in (-1, 1.5, True, "0"):
+        with pytest.raises(ValueError, match="seed"):
+            runs.moons_data(bad)
+        with pytest.raises(ValueError, match="seed"):
+            runs.regression_data(bad)
+
+
+def test_regression_data_and_networks_follow_the_seed():
+    x0, y0 = runs.regression_data(0)
+    x1, _ = runs.regression_data(1)
+    assert not np.allclose(x0, x1)
+    assert runs.train_mc_regression(0.1, seed=1) is not runs.train_mc_regression(0.1, seed=0)
+    assert runs.mc_grid_passes(0.1, 1).shape == (runs.MC_MAX_SAMPLES, len(runs.MC_GRID))
+
+
+def test_summary_prints_median_and_quartiles():
+    assert runs.summary([5.0, 1.0, 3.0, 2.0, 4.0]) == "3.00 [2.00, 4.00]"
+    assert runs.summary([10, 20, 30, 40, 50], 0) == "30 [20, 40]"
+
+
 def test_digits_layers_have_dropout_before_every_dense_layer():
     kinds = [type(layer).__name__ for layer in runs.digits_layers(0.2)]
     assert kinds == ["Dropout", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
@@ -318,6 +349,15 @@ def test_mc_dropout_passes_validates_its_arguments():
         runs.mc_dropout_passes(model, np.zeros((2, 3)), n_samples=0)
 
 
+def test_mc_predictions_are_the_mean_and_the_std_of_the_predicted_class():
+    x = np.random.default_rng(2).normal(size=(6, 3))
+    proba, predicted, uncertainty = runs.mc_predictions(_small_model(), x, 9)
+    passes = runs.mc_dropout_passes(_small_model(), x, 9)        # the same masks
+    assert np.allclose(proba, passes.mean(axis=0))
+    assert np.array_equal(predicted, passes.mean(axis=0).argmax(axis=1))
+    assert np.allclose(uncertainty, passes.std(axis=0)[np.arange(6), predicted])
+
+
 def test_refusal_curve_by_hand():
     probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])   # predictions 0, 1, 0, 1
     y = np.array([0, 1, 1, 0])                                           # the last two wrong
@@ -370,14 +410,15 @@ def test_mask_explorer_blitted_image_matches_a_full_redraw():
 def test_mc_explorer_changes_of_passes_do_not_retrain():
     explorer = explorers.mc_dropout_explorer()
     explorer.redraw()                                # the first draw trains the rate-0.1 network
-    misses = runs.train_mc_regression.cache_info().misses
+    model, all_passes = runs.train_mc_regression(0.1), runs.mc_grid_passes(0.1)
     for n in (1, 2, 37, 200):
         explorer.update(n_samples=n)
         drawn = explorer.drawn_data()
         passes = runs.mc_grid_passes(0.1)[:n]
         assert np.allclose(drawn["mean"], passes.mean(axis=0))
         assert np.allclose(drawn["std"], passes.std(axis=0))
-    assert runs.train_mc_regression.cache_info().misses == misses
+    # Still the very same network and passes: nothing was trained or drawn again.
+    assert runs.train_mc_regression(0.1) is model and runs.mc_grid_passes(0.1) is all_passes
     explorer.update(n_samples=1)
     assert np.all(explorer.drawn_data()["std"] == 0)
     assert explorer.layout == 0.1
@@ -417,3 +458,57 @@ def test_dropout_explorer_fixed_axes_hold_the_curves(rate):
     run = runs.train_moons(rate)
     assert max(run.train_loss.max(), run.val_loss.max(), run.logged_loss.max()) < loss_top
     assert gap_low <= run.gap.min() and run.gap.max() < gap_top
+
+
+def test_dropout_explorer_draws_the_runs_of_its_seed():
+    explorer = explorers.dropout_explorer(rate=0.5, seed=2)
+    explorer.redraw()
+    drawn = explorer.drawn_data()
+    assert np.allclose(drawn["train_loss"], runs.train_moons(0.5, seed=2).train_loss)
+    assert np.allclose(drawn["baseline_gap"], runs.train_moons(0.0, seed=2).gap)
+    assert not np.allclose(drawn["train_loss"], runs.train_moons(0.5, seed=0).train_loss)
+
+
+# ------------------------------------------------------------------ figures over seeds
+
+@pytest.fixture
+def axes():
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    return Figure().subplots(1, 2)
+
+
+def test_curve_band_draws_the_median_and_the_quartiles(axes):
+    curves = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0], [4.0, 8.0], [5.0, 10.0]])
+    s = figures.plot_curve_band(axes[0], curves, color="black", label="loss")
+    line = axes[0].get_lines()[0]
+    assert np.allclose(line.get_xdata(), [1, 2]) and np.allclose(line.get_ydata(), [3.0, 6.0])
+    assert np.allclose(s.low, [2.0, 4.0]) and np.allclose(s.high, [4.0, 8.0])
+    assert len(axes[0].collections) == 1                        # the quartile band
+
+
+def test_strip_plot_draws_every_seed_and_the_median(axes):
+    values = {"none": [0.3, 0.2, 0.4, 0.25, 0.35], "l1": [0.5, 0.4, 0.45, 0.6, 0.55]}
+    spreads = figures.plot_strip(axes[0], values, ylabel="validation loss")
+    assert spreads["none"].median == pytest.approx(0.3) and spreads["l1"].median == pytest.approx(0.5)
+    dots = [line for line in axes[0].get_lines() if line.get_marker() == "o"]
+    assert [sorted(d.get_ydata()) for d in dots] == [sorted(v) for v in values.values()]
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["none", "l1"]
+
+
+def test_complexity_reads_the_final_losses_of_every_seed(axes):
+    sweep = [[runs.train_moons(0.0, hidden=w, seed=s) for s in (0, 1)] for w in (2, 4)]
+    train, val = figures.plot_complexity(axes[0], (2, 4), sweep)
+    assert train.values.shape == (2, 2)                          # (seeds, widths)
+    assert train.values[1, 0] == sweep[0][1].train_loss[-1] and val.values[0, 1] == sweep[1][0].val_loss[-1]
+
+
+def test_layer_statistics_and_refusal_curves_summarise_over_seeds(axes):
+    means = np.array([[0.0, 0.1], [0.2, 0.3], [0.4, 0.5]])
+    spreads = figures.plot_layer_statistics(axes[0], axes[1], {"Dropout": (means, 1 + means)})
+    assert np.allclose(spreads["Dropout"][0].median, [0.2, 0.3])
+    assert np.allclose(spreads["Dropout"][1].median, [1.2, 1.3])
+    curves = np.array([[0.9, 1.0], [0.8, 0.9], [0.95, 1.0]])
+    refusal = figures.plot_refusal_curve(axes[0], [1.0, 0.5], {"by std": curves})
+    assert np.allclose(refusal["by std"].median, [0.9, 1.0])

@@ -47,10 +47,30 @@ def test_known_mistake_gets_its_explanation():
 
 def test_unknown_error_names_the_case_index_and_values():
     result = SQUARE.check(lambda x: np.asarray(x) ** 2 + (np.arange(4) == 3))
-    assert "case 'small' at index (3,): expected 9, got 10" in result.message
+    assert "case 'small' at index (3,): your value 10 is too large" in result.message
+    assert "9" not in result.message                       # the answer is never given away
     assert "shape" in SQUARE.check(lambda x: np.asarray(x)[:2] ** 2).message
     assert "raised ZeroDivisionError" in SQUARE.check(lambda x: 1 / 0).message
     assert "NaN" in SQUARE.check(lambda x: np.full(4, np.nan)).message
+
+
+def test_an_input_changed_in_place_fails_even_with_right_results():
+    def square_in_place(x):
+        x **= 2
+        return x.copy()
+    arrays = Exercise("square", lambda x: x ** 2, [Case("a", (np.arange(4.0),))])
+    result = arrays.check(square_in_place)
+    assert not result.passed and "changed its argument 1 in place" in result.message
+    assert arrays.check(lambda x: x ** 2).passed
+
+
+def test_a_solution_is_shown_folded_and_defines_nothing():
+    from course_lib.lessons.exercise import show_solution
+    shown = show_solution(SQUARE)
+    assert "def square" in repr(shown)
+    assert shown._repr_html_().startswith("<details>")
+    with pytest.raises(TypeError, match="exercise must be an Exercise"):
+        show_solution(square)
 
 
 def test_an_exercise_needs_a_case():
@@ -100,7 +120,7 @@ def test_standardize_names_mistakes_written_as_a_learner_would():
 
     expectations = [(own_stats, "its own statistics"), (pooled, "together"),
                     (global_stats, "per feature"), (variance, "variance"),
-                    (no_guard, "zero spread"), (only_centre, "expected"),
+                    (no_guard, "zero spread"), (only_centre, "your value"),
                     (one_output, "expected 2 results")]
     for wrong, phrase in expectations:
         result = check_standardize(wrong)

@@ -206,6 +206,8 @@ BATCHNORM_FORWARD = Exercise(
         Mistake("moving_variance averages the batch variance, not the standard deviation.",
                 _forward_variant(_batch_stats, _sqrt_inside, update="std")),
     ],
+    # The moving averages are the layer's state: updating them in place is right.
+    inputs_unchanged=False,
 )
 
 _FORWARD_AXIS_HINT = (" Hint: the batch statistics are one number per feature, computed over "

@@ -9,7 +9,8 @@ import pytest
 from course_lib import activations
 from course_lib.checks import numerical_gradient_array, rel_error
 
-ELEMENTWISE = ["relu", "elu", "selu", "sigmoid", "tanh", "linear"]
+ELEMENTWISE = ["relu", "leaky_relu", "elu", "selu", "sigmoid", "tanh", "gelu", "silu", "swish",
+               "linear"]
 
 # The SELU constants as printed in Klambauer et al. (2017), typed independently of the module.
 PAPER_ALPHA = 1.6732632423543772848170429916717
@@ -21,6 +22,12 @@ def naive(name, x):
     def one(v):
         if name == "relu":
             return v if v > 0 else 0.0
+        if name == "leaky_relu":
+            return v if v > 0 else 0.2 * v
+        if name == "gelu":
+            return v * 0.5 * (1 + math.erf(v / math.sqrt(2)))
+        if name in ("silu", "swish"):
+            return v / (1 + math.exp(-v))
         if name == "elu":
             return v if v > 0 else math.exp(v) - 1
         if name == "selu":
@@ -42,7 +49,8 @@ def away_from_zero(rng, shape):
 
 
 def test_names_and_get_pairs():
-    assert set(activations.NAMES) == {"relu", "elu", "selu", "sigmoid", "tanh", "softmax", "linear"}
+    assert set(activations.NAMES) == {"relu", "leaky_relu", "elu", "selu", "sigmoid", "tanh", "gelu",
+                                      "silu", "swish", "softmax", "linear"}
     f, df = activations.get("relu")
     assert f is activations.relu and df is activations.relu_grad
     f, df = activations.get("softmax")
@@ -154,3 +162,62 @@ def test_selu_keeps_mean_zero_and_variance_one():
     assert abs(y.var() - 1) < 0.01
     # ELU does not: its output variance is well below 1.
     assert activations.elu(z).var() < 0.8
+
+
+# ============================================== leaky ReLU, GELU, SiLU: Keras 3's definitions
+
+
+def test_keras_defaults_of_the_newer_activations():
+    # keras.activations.leaky_relu(x, negative_slope=0.2); gelu(x, approximate=False).
+    assert activations.leaky_relu(np.array([-1.0]))[0] == pytest.approx(-0.2)
+    assert activations.leaky_relu(np.array([-1.0]), negative_slope=0.01)[0] == pytest.approx(-0.01)
+    assert activations.leaky_relu_grad(np.array([-3.0, 3.0])).tolist() == [0.2, 1.0]
+    # GELU(1) = Phi(1) = 0.8413447460685429 (the normal CDF at 1, a table value).
+    assert activations.gelu(np.array([1.0]))[0] == pytest.approx(0.8413447460685429, rel=1e-14)
+    assert activations.swish is activations.silu
+    assert activations.get("swish")[0](np.array([2.0]))[0] == activations.silu(np.array([2.0]))[0]
+
+
+def test_erf_based_gelu_is_exact_to_double_precision():
+    x = np.linspace(-8, 8, 1601)
+    exact = np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x])
+    np.testing.assert_allclose(activations.gelu(x), exact, rtol=1e-13, atol=1e-300)
+
+
+def test_tanh_approximation_of_gelu_is_close_but_not_equal():
+    x = np.linspace(-5, 5, 1001)
+    difference = np.abs(activations.gelu(x, approximate=True) - activations.gelu(x))
+    assert 1e-5 < difference.max() < 1e-3
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_gelu_derivative_both_forms(approximate):
+    x = np.random.default_rng(6).normal(0, 1, size=(4, 5))
+    numeric = numerical_gradient_array(lambda v: activations.gelu(v, approximate), x,
+                                       np.ones_like(x))
+    assert rel_error(activations.gelu_grad(x, approximate), numeric) < 1e-7
+
+
+def test_leaky_relu_slope_is_used_by_its_derivative():
+    x = away_from_zero(np.random.default_rng(8), (6,))
+    numeric = numerical_gradient_array(lambda v: activations.leaky_relu(v, 0.05), x, np.ones_like(x))
+    assert rel_error(activations.leaky_relu_grad(x, 0.05), numeric) < 1e-7
+
+
+@pytest.mark.parametrize("name", ["leaky_relu", "gelu", "silu", "swish"])
+def test_layers_accept_the_new_names(name):
+    from course_lib.layers import Activation, Dense
+    x = np.random.default_rng(9).normal(size=(3, 4))
+    dense = Dense(2, activation=name)
+    dense.build(4, np.random.default_rng(0))
+    z = x @ dense.kernel + dense.bias
+    np.testing.assert_allclose(dense.forward(x), activations.get(name)[0](z), rtol=1e-12)
+    np.testing.assert_allclose(Activation(name).forward(x), activations.get(name)[0](x), rtol=1e-12)
+
+
+def test_relu_halves_the_second_moment_but_not_the_variance():
+    # He's factor 2: E[relu(z)^2] = sigma^2 / 2, while Var(relu(z)) = (1/2 - 1/(2 pi)) sigma^2.
+    z = np.random.default_rng(10).normal(0, 3.0, size=1_000_000)
+    y = activations.relu(z)
+    assert np.mean(y ** 2) == pytest.approx(9.0 / 2, rel=0.01)
+    assert y.var() == pytest.approx(9.0 * (0.5 - 1 / (2 * math.pi)), rel=0.01)

@@ -104,3 +104,24 @@ def test_dtype_and_reproducibility(name):
     if name != "zeros":
         c = f((20, 30), np.random.default_rng(8), dtype=np.float32)
         assert not np.array_equal(a, c)
+
+
+def test_each_scheme_keeps_the_signal_of_the_activation_it_was_made_for():
+    # Why the factors: through one square layer, E[output^2] should equal E[input^2].
+    # He with ReLU keeps the second moment (ReLU halves it, the factor 2 doubles it back);
+    # Glorot with ReLU halves it; LeCun with a linear layer keeps it.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4000, 400))
+    def second_moment(name, activation):
+        w = initializers.get(name)((400, 400), rng)
+        return np.mean(activation(x @ w) ** 2)
+    relu = lambda z: np.maximum(z, 0)
+    assert second_moment("he_normal", relu) == pytest.approx(1.0, rel=0.05)
+    assert second_moment("glorot_normal", relu) == pytest.approx(0.5, rel=0.05)
+    assert second_moment("lecun_normal", lambda z: z) == pytest.approx(1.0, rel=0.05)
+
+
+def test_unknown_initializer_names_the_allowed_ones():
+    with pytest.raises(ValueError) as err:
+        initializers.get("xavier")
+    assert "'xavier'" in str(err.value) and "glorot_uniform" in str(err.value)

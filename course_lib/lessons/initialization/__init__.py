@@ -1,0 +1,1 @@
+"""Notebook 02 (initialization and activations): its experiments, figures, explorers and exercises."""

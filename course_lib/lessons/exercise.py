@@ -199,24 +199,33 @@ class Solution:
     the tests run), under a "Show the solution" fold in every front end.
     """
 
-    def __init__(self, exercise):
-        if not isinstance(exercise, Exercise):
-            raise TypeError(f"exercise must be an Exercise; got {type(exercise).__name__}.")
-        self.exercise = exercise
-        self.source = textwrap.dedent(inspect.getsource(exercise.reference))
+    def __init__(self, *solutions):
+        if not solutions:
+            raise TypeError("show_solution needs an Exercise or a reference function.")
+        functions = []
+        for item in solutions:
+            if isinstance(item, Exercise):
+                item = item.reference
+            if not callable(item):
+                raise TypeError(f"each solution must be an Exercise or a function; got "
+                                f"{type(item).__name__}.")
+            functions.append(item)
+        self.title = ", ".join(f.__name__ for f in functions)
+        self.source = "\n\n".join(textwrap.dedent(inspect.getsource(f)) for f in functions)
 
     def __repr__(self):
-        return f"Solution of {self.exercise.title}:\n\n{self.source}"
+        return f"Solution ({self.title}):\n\n{self.source}"
 
     def _repr_html_(self):
-        return (f"<details><summary><b>Show the solution</b> of {html.escape(self.exercise.title)}"
-                f" (try it yourself first)</summary>\n<pre><code>{html.escape(self.source)}"
-                f"</code></pre></details>")
+        return (f"<details><summary><b>Show the solution</b> ({html.escape(self.title)}; try it "
+                f"yourself first)</summary>\n<pre><code>{html.escape(self.source)}</code></pre>"
+                f"</details>")
 
 
-def show_solution(exercise):
-    """The folded reference solution of ``exercise`` (display it as a cell's last line)."""
-    return Solution(exercise)
+def show_solution(*solutions):
+    """The folded reference solution: Exercises or reference functions (display it as a
+    cell's last line)."""
+    return Solution(*solutions)
 
 
 __all__ = ["Case", "Mistake", "Exercise", "CheckResult", "Solution", "show_solution"]

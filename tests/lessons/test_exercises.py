@@ -69,8 +69,9 @@ def test_a_solution_is_shown_folded_and_defines_nothing():
     shown = show_solution(SQUARE)
     assert "def square" in repr(shown)
     assert shown._repr_html_().startswith("<details>")
-    with pytest.raises(TypeError, match="exercise must be an Exercise"):
-        show_solution(square)
+    assert "def square" in repr(show_solution(square))        # or the reference function itself
+    with pytest.raises(TypeError, match="must be an Exercise or a function"):
+        show_solution(42)
 
 
 def test_an_exercise_needs_a_case():

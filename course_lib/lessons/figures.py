@@ -65,6 +65,11 @@ STYLE = {
     "ytick.labelsize": 9,
     "lines.linewidth": 1.8,
     "image.cmap": "viridis",
+    # Opaque white behind every figure: Jupyter's inline backend makes figures transparent,
+    # which leaves black axis labels unreadable on a dark theme.
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.transparent": False,
 }
 
 

@@ -48,9 +48,6 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_configure(config):
-    # nbval compares printed numbers up to rounding (see tests/output_tolerance.py).
-    import output_tolerance
-    output_tolerance.install()
     config.addinivalue_line(
         "markers", "browser: runs the notebooks in JupyterLab in headless Chromium "
                    "(deselect with -m 'not browser')")

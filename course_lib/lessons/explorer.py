@@ -28,7 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from .figures import STYLE
+from .figures import STYLE, check_colour_scales
 
 
 class Explorer:
@@ -114,6 +114,7 @@ class Explorer:
         with _style():
             self.draw(**self.values())
             png = self.render_png()
+            check_colour_scales(self.figure)
         self.image.value = png
         self.redraw_count += 1
         return png

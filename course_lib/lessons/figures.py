@@ -7,6 +7,7 @@ kinds that recur (loss curves, learning-rate curves, contour maps).
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import matplotlib as mpl
 import numpy as np
@@ -70,7 +71,53 @@ STYLE = {
     "figure.facecolor": "white",
     "savefig.facecolor": "white",
     "savefig.transparent": False,
+    # Every pyplot figure checks its colour scales when drawn (see check_colour_scales).
+    "figure.hooks": ["course_lib.lessons.figures:watch_colour_scales"],
 }
+
+#: An image plot whose data spans less than this share of its colour scale draws almost one
+#: colour: a blank-looking figure (pixels in [0, 1] drawn with vmax=16 cover 6%).
+MIN_COLOUR_SCALE_COVERAGE = 0.15
+
+
+class ColourScaleWarning(UserWarning):
+    """An image plot's data covers only a small part of its colour scale."""
+
+
+def check_colour_scales(figure):
+    """Warn (:class:`ColourScaleWarning`) for each image plot of ``figure`` whose data spans
+    less than :data:`MIN_COLOUR_SCALE_COVERAGE` of its colour scale (in the scale's own units:
+    a log scale is measured in decades). Returns the list of coverages found."""
+    coverages = []
+    for ax in figure.axes:
+        for image in list(ax.get_images()) + [c for c in ax.collections
+                                               if isinstance(c, mpl.collections.QuadMesh)]:
+            data = np.ma.masked_invalid(np.ma.asarray(image.get_array(), dtype=float))
+            norm = image.norm
+            if data.count() == 0 or norm.vmin is None or norm.vmax is None:
+                continue
+            lo, hi = float(norm.vmin), float(norm.vmax)
+            d_lo, d_hi = float(data.min()), float(data.max())
+            if isinstance(norm, mpl.colors.LogNorm):
+                if lo <= 0 or d_lo <= 0:
+                    continue
+                lo, hi, d_lo, d_hi = np.log10([lo, hi, d_lo, d_hi])
+            if not hi > lo:
+                continue
+            coverage = (min(d_hi, hi) - max(d_lo, lo)) / (hi - lo)
+            coverages.append(coverage)
+            if coverage < MIN_COLOUR_SCALE_COVERAGE:
+                title = ax.get_title() or "an image plot"
+                warnings.warn(f"{title!r}: the data cover {coverage:.0%} of the colour scale "
+                              f"[{norm.vmin:g}, {norm.vmax:g}]; the image shows almost one colour "
+                              f"(set vmin/vmax to the data's range).", ColourScaleWarning,
+                              stacklevel=2)
+    return coverages
+
+
+def watch_colour_scales(figure):
+    """A ``figure.hooks`` entry: check the figure's colour scales each time it is drawn."""
+    figure.canvas.mpl_connect("draw_event", lambda event: check_colour_scales(event.canvas.figure))
 
 
 def color_for(optimizer_name):

@@ -491,7 +491,8 @@ def test_curve_band_draws_the_median_and_the_quartiles(axes):
 def test_strip_plot_draws_every_seed_and_the_median(axes):
     values = {"none": [0.3, 0.2, 0.4, 0.25, 0.35], "l1": [0.5, 0.4, 0.45, 0.6, 0.55]}
     spreads = figures.plot_strip(axes[0], values, ylabel="validation loss")
-    assert spreads["none"].median == pytest.approx(0.3) and spreads["l1"].median == pytest.approx(0.5)
+    assert spreads["none"].median == pytest.approx(0.3)
+    assert spreads["l1"].median == pytest.approx(0.5)
     dots = [line for line in axes[0].get_lines() if line.get_marker() == "o"]
     assert [sorted(d.get_ydata()) for d in dots] == [sorted(v) for v in values.values()]
     assert [t.get_text() for t in axes[0].get_xticklabels()] == ["none", "l1"]
@@ -501,7 +502,8 @@ def test_complexity_reads_the_final_losses_of_every_seed(axes):
     sweep = [[runs.train_moons(0.0, hidden=w, seed=s) for s in (0, 1)] for w in (2, 4)]
     train, val = figures.plot_complexity(axes[0], (2, 4), sweep)
     assert train.values.shape == (2, 2)                          # (seeds, widths)
-    assert train.values[1, 0] == sweep[0][1].train_loss[-1] and val.values[0, 1] == sweep[1][0].val_loss[-1]
+    assert train.values[1, 0] == sweep[0][1].train_loss[-1]      # seed 1, width 2
+    assert val.values[0, 1] == sweep[1][0].val_loss[-1]          # seed 0, width 4
 
 
 def test_layer_statistics_and_refusal_curves_summarise_over_seeds(axes):

@@ -37,11 +37,14 @@ def _nearest(value, options):
 class DropoutExplorer(BlitExplorer):
     """Retrain the moons network with a chosen dropout rate; the run without dropout is
     drawn in grey. Panels: losses, gap, decision regions of the final model. The axes are
-    fixed, so a redraw only draws the curves and the regions over a cached background."""
+    fixed, so a redraw only draws the curves and the regions over a cached background.
+    ``seed`` draws the data and the weights (the notebook passes its first seed, so the
+    runs it already trained are reused)."""
 
     retraining = True
 
-    def __init__(self, rate=0.5):
+    def __init__(self, rate=0.5, seed=0):
+        self.seed = seed
         controls = {
             "rate": widgets.SelectionSlider(options=[(f"{r:.1f}", r) for r in DROPOUT_RATES],
                                             value=_nearest(rate, DROPOUT_RATES),
@@ -64,11 +67,11 @@ class DropoutExplorer(BlitExplorer):
         self.animate(*self.curves.artists(), *self.regions.moving_artists(), self.note)
 
     def draw(self, rate):
-        baseline = train_moons(0.0)
-        run = train_moons(rate)
+        baseline = train_moons(0.0, seed=self.seed)
+        run = train_moons(rate, seed=self.seed)
         for name, values in self.curves.update(run, baseline if rate > 0 else None).items():
             self.record(name, values)
-        x_train, y_train, _, _ = moons_data()
+        x_train, y_train, _, _ = moons_data(self.seed)
         probs = run.probabilities(self.regions.grid)
         self.record("region_probabilities", probs)
         self.regions.update(probs, x_train, y_train, 2)
@@ -83,9 +86,9 @@ class DropoutExplorer(BlitExplorer):
 
 
 @register(NOTEBOOK, DropoutExplorer)
-def dropout_explorer(rate=0.5):
+def dropout_explorer(rate=0.5, seed=0):
     """Retrain the overfitting network with a dropout rate (< 1 s per new rate, cached)."""
-    return DropoutExplorer(rate)
+    return DropoutExplorer(rate, seed)
 
 
 # ------------------------------------------------------------------ masks
@@ -134,11 +137,13 @@ def mask_explorer(rate=0.3, seed=0):
 # ------------------------------------------------------------------ Monte Carlo dropout
 
 class MCDropoutExplorer(BlitExplorer):
-    """Monte Carlo dropout on the 1-D regression: number of passes and dropout rate."""
+    """Monte Carlo dropout on the 1-D regression: number of passes and dropout rate
+    (``seed`` draws the data and the weights)."""
 
     retraining = True
 
-    def __init__(self, rate=0.1, n_samples=100):
+    def __init__(self, rate=0.1, n_samples=100, seed=0):
+        self.seed = seed
         controls = {
             "rate": widgets.SelectionSlider(options=[(f"{r:g}", r) for r in MC_RATES],
                                             value=_nearest(rate, MC_RATES),
@@ -152,12 +157,12 @@ class MCDropoutExplorer(BlitExplorer):
                          title="Monte Carlo dropout")
         ax, ax_std = self.figure.subplots(2, 1, sharex=True,
                                           gridspec_kw={"height_ratios": [2.2, 1.0]})
-        self.band = MCBand(ax, ax_std)
+        self.band = MCBand(ax, ax_std, seed=seed)
         self.figure.subplots_adjust(left=0.09, right=0.98, bottom=0.1, top=0.93, hspace=0.08)
         self.animate(*self.band.artists())
 
     def draw(self, rate, n_samples):
-        all_passes = mc_grid_passes(rate)
+        all_passes = mc_grid_passes(rate, self.seed)
         passes = all_passes[:int(n_samples)]
         # The std axis is fixed per rate (the layout), so changing the number of passes only
         # redraws the curves.
@@ -173,7 +178,7 @@ class MCDropoutExplorer(BlitExplorer):
 
 
 @register(NOTEBOOK, MCDropoutExplorer)
-def mc_dropout_explorer(rate=0.1, n_samples=100):
+def mc_dropout_explorer(rate=0.1, n_samples=100, seed=0):
     """MC dropout band on the 1-D regression (a new rate trains once, < 1 s; a new number
     of passes redraws from cached passes, < 100 ms)."""
-    return MCDropoutExplorer(rate, n_samples)
+    return MCDropoutExplorer(rate, n_samples, seed)

@@ -3,12 +3,14 @@
 The static figures of the notebook and its explorers draw with the same helpers, so a
 picture in the text and the one an explorer redraws cannot disagree:
 
-* :class:`DropoutCurves`: losses and generalization gap against the epoch;
+* :class:`DropoutCurves`: one run's losses and generalization gap against the epoch;
+  :func:`plot_curve_band`: a curve's median and quartiles over seeded runs;
 * :func:`moons_regions` (the decision regions of :class:`DecisionRegions` over the moons),
-  :func:`plot_complexity` (losses against the network's width);
+  :func:`plot_complexity` (losses against the network's width, over seeds),
+  :func:`plot_strip` (one value per seed and setting, with the medians);
 * :class:`MaskPanels`: one example's activations before and after a dropout mask, and the
   whole batch;
-* :func:`plot_layer_statistics`: activation mean and variance through a SELU network;
+* :func:`plot_layer_statistics`: activation mean and variance through SELU networks;
 * :class:`MCBand`: the Monte Carlo dropout band on the 1-D regression;
 * :func:`plot_refusal_curve`, :func:`plot_digit_gallery`: the digits section.
 
@@ -22,7 +24,8 @@ import numpy as np
 from matplotlib.patches import Patch, Polygon
 
 from ... import data
-from ..figures import PALETTE, ROLE_COLORS
+from ..figures import PALETTE, ROLE_COLORS, plot_band
+from ..seeds import spread
 from ..softmax.figures import DecisionRegions
 from .runs import MC_DATA_RANGE, MC_GRID, MOONS_EXTENT, regression_data
 
@@ -153,6 +156,36 @@ class DropoutCurves:
             self.ax_gap.legend(loc="upper left", fontsize=8)
 
 
+def plot_curve_band(ax, curves, *, color, label=None, linestyle="-"):
+    """Median and quartile band over seeds of per-epoch ``curves`` (seeds, epochs) against
+    the epoch (1-based); returns the :class:`~course_lib.lessons.seeds.Spread`."""
+    curves = spread(np.asarray(curves, dtype=float))
+    epochs = np.arange(1, curves.median.shape[0] + 1)
+    plot_band(ax, epochs, curves, color=color, label=label, linestyle=linestyle)
+    return curves
+
+
+def plot_strip(ax, values, *, colors=None, ylabel=None):
+    """One column per setting: a dot per seed and a bar at the median.
+
+    ``values`` maps a setting's name to its values over seeds (paired by position: seed i
+    is the same seed in every column). Returns the name -> Spread of each column.
+    """
+    spreads = {}
+    for i, (name, v) in enumerate(values.items()):
+        v = np.asarray(v, dtype=float)
+        color = (colors or {}).get(name, PALETTE["black"])
+        offsets = np.linspace(-0.12, 0.12, len(v)) if len(v) > 1 else np.zeros(1)
+        ax.plot(i + offsets, v, "o", color=color, ms=5, alpha=0.75)
+        spreads[name] = spread(v)
+        ax.plot([i - 0.25, i + 0.25], [spreads[name].median] * 2, color=color, lw=2.5)
+    ax.set_xticks(range(len(values)), list(values), rotation=15)
+    ax.set_xlim(-0.6, len(values) - 0.4)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    return spreads
+
+
 def moons_regions(ax, title=None):
     """A :class:`DecisionRegions` over :data:`MOONS_EXTENT`, with the axes labelled."""
     regions = DecisionRegions(ax, extent=MOONS_EXTENT, resolution=100)
@@ -165,18 +198,23 @@ def moons_regions(ax, title=None):
 
 def plot_complexity(ax, widths, runs):
     """Final training loss (dropout off) and final validation loss against the number of
-    hidden units per layer (log scale). Returns ``(train, val)`` arrays."""
-    train = np.array([run.train_loss[-1] for run in runs])
-    val = np.array([run.val_loss[-1] for run in runs])
-    ax.plot(widths, train, "o-", color=ROLE_COLORS["train"], label="training loss")
-    ax.plot(widths, val, "o-", color=ROLE_COLORS["val"], label="validation loss")
-    ax.fill_between(widths, train, val, color=PALETTE["grey"], alpha=0.15,
-                    label="generalization gap")
+    hidden units per layer (log scale): the median over seeds, error bars from the lowest
+    to the highest seed. ``runs[i]`` is the list of runs (one per seed) of ``widths[i]``.
+    Returns ``(train, val)``, each a Spread over seeds of shape (seeds, widths)."""
+    train = spread([[run.train_loss[-1] for run in column] for column in zip(*runs)])
+    val = spread([[run.val_loss[-1] for run in column] for column in zip(*runs)])
+    widths = np.asarray(widths, dtype=float)
+    for s, color, name, shift in [(train, ROLE_COLORS["train"], "training loss", 0.96),
+                                  (val, ROLE_COLORS["val"], "validation loss", 1.04)]:
+        ax.errorbar(widths * shift, s.median, yerr=[s.median - s.minimum, s.maximum - s.median],
+                    fmt="o-", color=color, capsize=3, label=f"{name} (median, range)")
+    ax.fill_between(widths, train.median, val.median, color=PALETTE["grey"], alpha=0.15,
+                    label="generalization gap (medians)")
     ax.set_xscale("log", base=2)
-    ax.set_xticks(widths, [str(w) for w in widths])
+    ax.set_xticks(widths, [str(int(w)) for w in widths])
     ax.set_xlabel("hidden units per layer (log scale)")
-    ax.set_ylabel(f"loss after {runs[0].epochs} epochs (cross-entropy)")
-    ax.legend(loc="upper center")
+    ax.set_ylabel(f"loss after {runs[0][0].epochs} epochs (cross-entropy)")
+    ax.legend(loc="upper center", fontsize=8)
     return train, val
 
 
@@ -264,13 +302,18 @@ def _masked_cmap():
 # ------------------------------------------------------------------ alpha dropout
 
 def plot_layer_statistics(ax_mean, ax_var, stats):
-    """Activation mean and variance against the layer, one line per entry of
-    ``stats`` (name -> (means, variances)); the self-normalizing targets 0 and 1 dotted."""
+    """Activation mean and variance against the layer: for each entry of ``stats``
+    (name -> (means, variances), each (seeds, depth): one network per seed) the median over
+    the networks and its quartile band; the self-normalizing targets 0 and 1 dotted.
+    Returns name -> (Spread of the means, Spread of the variances)."""
+    spreads = {}
     for name, (means, variances) in stats.items():
-        layers = np.arange(1, len(means) + 1)
+        means, variances = spread(np.atleast_2d(means)), spread(np.atleast_2d(variances))
+        layers = np.arange(1, means.median.shape[0] + 1)
         color = KIND_COLORS.get(name, PALETTE["black"])
-        ax_mean.plot(layers, means, color=color, label=name)
-        ax_var.plot(layers, variances, color=color, label=name)
+        plot_band(ax_mean, layers, means, color=color, label=name)
+        plot_band(ax_var, layers, variances, color=color, label=name)
+        spreads[name] = means, variances
     ax_mean.axhline(0.0, color=PALETTE["black"], ls=":", lw=1)
     ax_var.axhline(1.0, color=PALETTE["black"], ls=":", lw=1)
     ax_mean.set_xlabel("layer")
@@ -278,6 +321,7 @@ def plot_layer_statistics(ax_mean, ax_var, stats):
     ax_mean.set_ylabel("mean of the activations")
     ax_var.set_ylabel("variance of the activations")
     ax_var.legend(loc="best")
+    return spreads
 
 
 # ------------------------------------------------------------------ Monte Carlo dropout
@@ -285,15 +329,16 @@ def plot_layer_statistics(ax_mean, ax_var, stats):
 class MCBand:
     """The MC dropout prediction on the 1-D regression: top, the data, the true curve, a
     few single passes, the mean of the passes and a band of +-2 standard deviations; bottom,
-    the standard deviation against x. The data range is shaded.
+    the standard deviation against x. The data range is shaded; ``seed`` picks the training
+    data drawn (that of the network's seed).
 
     ``update(passes)`` redraws from ``passes`` (n_samples, len(grid)) and returns the arrays
     drawn; :meth:`artists` are the artists it changes.
     """
 
-    def __init__(self, ax, ax_std, grid=MC_GRID, data_range=MC_DATA_RANGE, n_show=3):
+    def __init__(self, ax, ax_std, grid=MC_GRID, data_range=MC_DATA_RANGE, n_show=3, seed=0):
         self.ax, self.ax_std, self.grid = ax, ax_std, np.asarray(grid)
-        x, y = regression_data()
+        x, y = regression_data(seed)
         for a in (ax, ax_std):
             a.axvspan(*data_range, color=PALETTE["sky_blue"], alpha=0.12, lw=0)
         ax.plot(self.grid, data.true_function(self.grid), "--", color=PALETTE["black"], lw=1.2,
@@ -345,14 +390,19 @@ class MCBand:
 
 def plot_refusal_curve(ax, coverages, accuracies):
     """Accuracy of the kept predictions against the fraction kept; ``accuracies`` maps a
-    label to an array (one value per coverage)."""
+    label to an array (seeds, coverages): the median over seeds and its quartile band.
+    Returns label -> Spread (in fractions, not percent)."""
     colors = [ROLE_COLORS["train"], ROLE_COLORS["baseline"], PALETTE["green"]]
+    spreads = {}
     for (name, values), color in zip(accuracies.items(), colors):
-        ax.plot(100 * np.asarray(coverages), 100 * np.asarray(values), color=color, label=name)
+        spreads[name] = spread(np.atleast_2d(values))
+        percent = spread(100 * np.atleast_2d(values))
+        plot_band(ax, 100 * np.asarray(coverages), percent, color=color, label=name)
     ax.invert_xaxis()
     ax.set_xlabel("test digits kept (%), the most uncertain refused")
     ax.set_ylabel("accuracy on the kept digits (%)")
-    ax.legend(loc="lower left")
+    ax.legend(loc="lower right")
+    return spreads
 
 
 def plot_digit_gallery(axes, images, titles):

@@ -7,6 +7,8 @@ code run; :mod:`.figures` draws the results and :mod:`.explorers` lets a learner
   layers of 128 ReLU units on 100 noisy "moons" points) with an optional dropout rate,
   regularizer or constraint, and records the training loss re-measured with dropout off
   after every epoch (:class:`TrainingSetLoss`). :func:`train_moons` is its cached version.
+  A seed draws the data set (:func:`moons_data`) as well as the weights, so the notebook's
+  comparisons over seeds (:func:`course_lib.lessons.seeds.seeds_from`) vary both.
 * Masks: :func:`layer_activations` (a real hidden layer's activations),
   :func:`apply_dropout` (the library's layer in training mode, with its mask) and
   :func:`average_over_masks`.
@@ -15,9 +17,12 @@ code run; :mod:`.figures` draws the results and :mod:`.explorers` lets a learner
   ``Dropout`` or ``AlphaDropout``, and returns each layer's activation mean and variance.
 * Monte Carlo dropout: :func:`mc_dropout_passes` makes many stochastic forward passes with
   only the dropout layers in training mode; :func:`fit_mc_regression` fits the 1-D
-  regression network; :func:`digits_layers` is the digits classifier (trained with
-  :func:`course_lib.lessons.digits.train_on_digits`); :func:`refusal_curve` measures the
+  regression network (its data drawn from the same seed as its weights);
+  :func:`digits_layers` is the digits classifier (trained with
+  :func:`course_lib.lessons.digits.train_on_digits`); :func:`mc_predictions` turns the
+  passes into a prediction and its uncertainty; :func:`refusal_curve` measures the
   accuracy that is left when the most uncertain predictions are refused.
+* :func:`summary` prints a result measured over seeds as its median and quartiles.
 """
 from __future__ import annotations
 
@@ -34,8 +39,22 @@ from ...layers import AlphaDropout, Dense, Dropout
 from ...model import Sequential
 from ...optimizers import Adam
 from ..digits import digits
+from ..seeds import spread
 
 BATCH_SIZE = 32
+
+
+def summary(values, decimals=2):
+    """``"median [lower quartile, upper quartile]"`` of values measured over seeds, with
+    ``decimals`` decimals: the way the notebook prints a result that rests on several seeds."""
+    s = spread(values)
+    return f"{s.median:.{decimals}f} [{s.low:.{decimals}f}, {s.high:.{decimals}f}]"
+
+
+def _check_seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}.")
+    return int(seed)
 
 
 def _read_only(*arrays):
@@ -58,16 +77,22 @@ MOONS_LEARNING_RATE = 3e-3
 WIDTHS = (2, 8, 32, 128)
 
 
-@functools.lru_cache(maxsize=None)
-def moons_data():
-    """The overfitting problem: ``(x_train, y_train, x_val, y_val)``.
+def moons_data(seed=0):
+    """The overfitting problem drawn with ``seed``: ``(x_train, y_train, x_val, y_val)``.
 
     100 training and 300 validation points of two noisy interleaving half circles
     (noise 0.3, so the classes overlap and no boundary is perfect). x float64 (n, 2),
     y int64 (n,). The arrays are read-only (they are shared by every caller).
     """
-    x_train, y_train = data.make_moons(MOONS_TRAIN, noise=MOONS_NOISE, seed=0)
-    x_val, y_val = data.make_moons(MOONS_VAL, noise=MOONS_NOISE, seed=1)
+    return _moons_data(_check_seed(seed))
+
+
+@functools.lru_cache(maxsize=None)
+def _moons_data(seed):
+    # Two streams per seed (2 * seed, 2 * seed + 1): no seed's validation set is another's
+    # training set.
+    x_train, y_train = data.make_moons(MOONS_TRAIN, noise=MOONS_NOISE, seed=2 * seed)
+    x_val, y_val = data.make_moons(MOONS_VAL, noise=MOONS_NOISE, seed=2 * seed + 1)
     return _read_only(x_train, y_train, x_val, y_val)
 
 
@@ -149,13 +174,14 @@ class MoonsRun:
 
 def fit_moons(rate=0.0, hidden=HIDDEN_UNITS, seed=0, epochs=MOONS_EPOCHS,
               kernel_regularizer=None, kernel_constraint=None, callbacks=(), verbose=0):
-    """Train :func:`moons_network` with Adam(3e-3), batch 32, and return a :class:`MoonsRun`.
+    """Train :func:`moons_network` on :func:`moons_data` with Adam(3e-3), batch 32, and
+    return a :class:`MoonsRun`. ``seed`` draws the data, the weights and the shuffling.
 
     Extra ``callbacks`` (e.g. ``EarlyStopping``) run after the training-set re-measurement.
     """
-    x_train, y_train, x_val, y_val = moons_data()
+    x_train, y_train, x_val, y_val = moons_data(seed)
     model = moons_network(rate, hidden, seed, kernel_regularizer, kernel_constraint)
-    model.compile(Adam(MOONS_LEARNING_RATE), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(Adam(MOONS_LEARNING_RATE), "sparse_categorical_crossentropy")
     remeasure = TrainingSetLoss(x_train, y_train)
     history = model.fit(x_train, y_train, epochs=epochs, batch_size=BATCH_SIZE,
                         validation_data=(x_val, y_val), callbacks=[remeasure, *callbacks],
@@ -179,7 +205,7 @@ def train_moons(rate=0.0, hidden=HIDDEN_UNITS, seed=0):
     """
     rate = round(float(check_fraction("rate", rate)), 2)
     return _train_moons_cached(rate, int(check_positive("hidden", hidden, integer=True)),
-                               int(seed))
+                               _check_seed(seed))
 
 
 # ------------------------------------------------------------------ masks
@@ -276,26 +302,31 @@ def mc_dropout_passes(model, x, n_samples=100):
     if x.shape[1] != model.input_dim:
         raise ValueError(f"x must have {model.input_dim} features; got shape {x.shape}.")
     passes = []
-    for _ in range(n_samples):
-        out = x
-        for layer in model.layers:
-            out = layer.forward(out, training=isinstance(layer, (Dropout, AlphaDropout)))
-        passes.append(out)
+    with single_blas_thread():        # as in fit and predict: these matrices are too small to share
+        for _ in range(n_samples):
+            out = x
+            for layer in model.layers:
+                out = layer.forward(out, training=isinstance(layer, (Dropout, AlphaDropout)))
+            passes.append(out)
     return np.stack(passes)
 
 
 MC_MAX_SAMPLES = 200
 MC_EPOCHS = 150
 #: Where the MC regression is evaluated: the data cover [-3, 3] only.
-MC_GRID = np.linspace(-6.0, 6.0, 241)
+MC_GRID = np.linspace(-6.0, 6.0, 121)
 MC_DATA_RANGE = (-3.0, 3.0)
 
 
+def regression_data(seed=0):
+    """60 noisy samples of :func:`course_lib.data.true_function` on [-3, 3] (noise 0.1),
+    drawn with ``seed``: ``(x (60, 1), y (60, 1))``, float64, read-only."""
+    return _regression_data(_check_seed(seed))
+
+
 @functools.lru_cache(maxsize=None)
-def regression_data():
-    """60 noisy samples of :func:`course_lib.data.true_function` on [-3, 3] (noise 0.1):
-    ``(x (60, 1), y (60, 1))``, float64, read-only."""
-    x, y = data.make_regression_1d(60, noise=0.1, x_range=MC_DATA_RANGE, seed=0)
+def _regression_data(seed):
+    x, y = data.make_regression_1d(60, noise=0.1, x_range=MC_DATA_RANGE, seed=seed)
     return _read_only(x, y)
 
 
@@ -308,24 +339,32 @@ def regression_network(rate=0.1, seed=0):
 
 def fit_mc_regression(rate=0.1, seed=0, epochs=MC_EPOCHS):
     """Train :func:`regression_network` on :func:`regression_data` (Adam 0.01, MSE,
-    batch 32) and return the model."""
-    x, y = regression_data()
+    batch 32; ``seed`` draws the data and the weights) and return the model."""
+    x, y = regression_data(seed)
     model = regression_network(rate, seed)
     model.compile(Adam(0.01), "mse")
     model.fit(x, y, epochs=epochs, batch_size=BATCH_SIZE, verbose=0)
     return model
 
 
-@functools.lru_cache(maxsize=None)
 def train_mc_regression(rate=0.1, seed=0):
     """:func:`fit_mc_regression`, cached per (rate, seed)."""
+    return _train_mc_regression(float(check_fraction("rate", rate)), _check_seed(seed))
+
+
+@functools.lru_cache(maxsize=None)
+def _train_mc_regression(rate, seed):
     return fit_mc_regression(rate, seed)
 
 
-@functools.lru_cache(maxsize=None)
 def mc_grid_passes(rate=0.1, seed=0):
     """:data:`MC_MAX_SAMPLES` MC dropout passes of the cached regression network on
-    :data:`MC_GRID`: float64 (200, 241), read-only."""
+    :data:`MC_GRID`: float64 (200, 121), read-only, cached per (rate, seed)."""
+    return _mc_grid_passes(float(check_fraction("rate", rate)), _check_seed(seed))
+
+
+@functools.lru_cache(maxsize=None)
+def _mc_grid_passes(rate, seed):
     model = train_mc_regression(rate, seed)
     # One pass over 200 stacked copies of the grid draws an independent mask for every row,
     # which is exactly 200 separate passes, in one matrix product per layer instead of 200.
@@ -357,6 +396,19 @@ def digits_layers(rate=0.2):
         layers.append(Dropout(rate))
     layers.append(Dense(10, activation="softmax"))
     return layers
+
+
+def mc_predictions(model, x, n_samples=100):
+    """The Monte Carlo dropout prediction of a classifier from ``n_samples`` passes.
+
+    Returns ``(y_proba, predicted, uncertainty)``: the mean class probabilities over the
+    passes (n, classes), the class with the highest mean (n,), and the standard deviation
+    over the passes of that class's probability (n,), larger when the passes disagree.
+    """
+    y_probas = mc_dropout_passes(model, x, n_samples)
+    y_proba, y_std = y_probas.mean(axis=0), y_probas.std(axis=0)
+    predicted = y_proba.argmax(axis=1)
+    return y_proba, predicted, y_std[np.arange(len(predicted)), predicted]
 
 
 def refusal_curve(probs, uncertainty, y_true, coverages):

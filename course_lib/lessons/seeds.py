@@ -51,8 +51,8 @@ class Spread:
 
     def __str__(self):
         if np.ndim(self.median) == 0:
-            return (f"{float(self.median):.4g} (quartiles {float(self.low):.4g} to "
-                    f"{float(self.high):.4g}, {self.n} seeds)")
+            return (f"{float(self.median):.3g} (quartiles {float(self.low):.3g} to "
+                    f"{float(self.high):.3g}, {self.n} seeds)")
         return f"Spread of {self.n} seeds, curves of length {np.shape(self.median)[0]}"
 
 

@@ -364,13 +364,59 @@ def test_the_recorded_run_replays_a_real_training_with_another_momentum():
     assert np.allclose(run.running(0.0)[0][0], run.batch_means[0])
 
 
+def test_accuracy_with_batch_statistics_uses_the_first_test_batches_of_each_size():
+    run = inference.record_running_statistics(epochs=1, every=20, standardize=False)
+    run.model.set_weights(run.snapshots[-1])
+    for batch_size in (2, 10):
+        n = inference.BATCH_STATISTICS_BATCHES * batch_size
+        expected = inference.accuracy(inference.predict_with_batch_statistics(
+            run.model, run.x_test[:n], batch_size), run.y_test[:n])
+        assert run.accuracy_batch(batch_size)[-1] == expected
+
+
+def test_final_accuracy_with_batch_statistics_uses_the_last_weights_and_every_test_digit():
+    run = inference.record_running_statistics(epochs=1, every=20, standardize=False)
+    run.model.set_weights(run.snapshots[0])                    # not the weights to be used
+    model = Sequential(inference.running_statistics_layers(), seed=0)
+    model.build(64)
+    model.set_weights(run.snapshots[-1])
+    expected = inference.accuracy(inference.predict_with_batch_statistics(model, run.x_test, 5),
+                                  run.y_test)
+    assert run.final_accuracy_with_batch_statistics(5) == expected
+    alone = run.final_accuracy_with_batch_statistics(1)        # one class for every digit
+    assert alone <= np.bincount(run.y_test).max() / len(run.y_test) + 1e-12
+
+
+def test_recorded_runs_of_other_seeds_differ_and_are_cached():
+    first = inference.record_running_statistics(epochs=1, every=20, seed=1, standardize=False)
+    again = inference.record_running_statistics(epochs=1, every=20, seed=1, standardize=False)
+    other = inference.record_running_statistics(epochs=1, every=20, seed=2, standardize=False)
+    assert again is first
+    assert not np.allclose(first.batch_means[0], other.batch_means[0])
+
+
+def test_momentum_comparison_draws_median_and_band_over_runs():
+    import matplotlib.pyplot as plt
+
+    from course_lib.lessons.batchnorm.figures import plot_momentum_comparison
+    runs_ = [inference.record_running_statistics(epochs=1, every=20, seed=s, standardize=False)
+             for s in (1, 2)]
+    fig, (ax_error, ax_acc) = plt.subplots(1, 2)
+    plot_momentum_comparison(ax_error, ax_acc, runs_, (0.9, 0.99))
+    median = np.median([r.running_error(0.9) for r in runs_], axis=0)
+    assert np.allclose(ax_error.lines[0].get_ydata(), median)
+    assert len(ax_error.collections) == 2                          # one quartile band per momentum
+    plt.close(fig)
+
+
 def test_running_average_explorer_draws_up_to_the_chosen_step():
     explorer = explorers.running_average_explorer()
     explorer.update(momentum=0.0, steps=60, batch_size=1)
     drawn = explorer.drawn_data()
     assert len(drawn["batch means"]) == 60
     assert np.allclose(drawn["running mean"], drawn["batch means"])   # momentum 0: the last batch
-    most_frequent = np.bincount(explorer.run.y_test).max() / len(explorer.run.y_test)
+    measured = explorer.run.y_test[:inference.BATCH_STATISTICS_BATCHES]   # 27 batches of 1
+    most_frequent = np.bincount(measured).max() / len(measured)
     assert np.all(drawn["accuracy batch"] <= most_frequent + 1e-12)   # batch of 1: one class
     assert all(np.all(np.isfinite(v)) for v in drawn.values())
     explorer.update(momentum=0.999, steps=explorer.run.steps, batch_size=270)
@@ -413,10 +459,66 @@ def test_trainings_start_from_the_weights_of_deep_network():
     assert np.allclose(unscaled.layers[0].kernel * 5.0, expected[0])
 
 
-def test_training_runs_are_cached_and_listed_by_rate():
+def test_training_runs_are_cached_and_listed_by_rate_and_seed():
     first = runs.train_digits(0.1, True)
     assert runs.train_digits(0.1, True) is first
     assert 0.1 in runs.trained_rates(True, 1.41)
+    runs.train_digits(0.3162, True, seed=7)
+    assert 0.3162 in runs.trained_rates(True, 1.41, seed=7)
+    assert runs.trained_rates(True, 1.41, seed=7) != runs.trained_rates(True, 1.41)
+
+
+def test_sweeps_are_one_row_per_seed_and_share_the_cache():
+    sweep = runs.learning_rate_sweep(False, (0, 1), rates=(0.1, 10.0))
+    assert [[r.learning_rate for r in row] for row in sweep] == [[0.1, 10.0]] * 2
+    assert sweep[1][0] is runs.train_digits(0.1, False, seed=1)
+    assert sweep[0][0].val_loss != sweep[1][0].val_loss                  # other seeds, other runs
+    accuracy, losses = runs.best_accuracies(sweep), runs.best_val_losses(sweep)
+    gone = runs.diverged(sweep)
+    assert accuracy.shape == losses.shape == gone.shape == (2, 2)
+    assert gone[:, 1].all() and not gone[:, 0].any()                    # lr 10 without BN diverges
+    assert np.all(accuracy[:, 1] == 0.1) and np.all(np.isnan(losses[:, 1]))
+    assert np.allclose(losses[:, 0], [min(row[0].val_loss) for row in sweep])
+    init = runs.init_scale_sweep(True, (0,), scales=(1.41,))
+    assert init[0][0] is runs.train_digits(0.1, True, 1.41, seed=0)
+
+
+def test_plot_sweep_draws_the_median_and_every_seed():
+    import matplotlib.pyplot as plt
+
+    from course_lib.lessons.batchnorm.figures import plot_sweep
+    sweep = runs.learning_rate_sweep(False, (0, 1, 2), rates=(0.1, 10.0))
+    fig, ax = plt.subplots()
+    spreads = plot_sweep(ax, (0.1, 10.0), {"without batch norm": sweep}, xlabel="learning rate")
+    expected = np.median(runs.best_accuracies(sweep), axis=0)
+    assert np.allclose(spreads["without batch norm"].median, expected)
+    assert np.allclose(ax.lines[0].get_ydata(), expected)
+    crosses = [line for line in ax.lines if line.get_marker() == "x"]
+    assert sum(len(line.get_xdata()) for line in crosses) == 3        # every seed diverged at 10
+    plt.close(fig)
+
+
+def test_distribution_records_measure_the_first_seed_throughout_and_the_others_at_the_ends():
+    first, other = runs.distribution_records(False, (0, 1))
+    assert len(first.steps) > 2 and list(other.steps) == [0, 100]
+    assert np.array_equal(first.steps, runs.record_distributions(False).steps)   # every 5 steps
+    # Measuring does not change the training: the same seed ends with the same drift.
+    again = runs.record_distributions(False, every=None, seed=0)
+    assert np.allclose(again.drift(), first.drift())
+
+
+def test_explorers_use_their_seed():
+    def drawn(explorer):
+        explorer.redraw()
+        return explorer.drawn_data()
+
+    paths = [drawn(explorers.input_scaling_explorer(seed=s))["raw path"] for s in (1, 2)]
+    assert paths[0].shape != paths[1].shape or not np.allclose(*paths)
+    stds = [drawn(explorers.distribution_explorer(seed=s))["std without batch norm"]
+            for s in (1, 2)]
+    assert not np.allclose(*stds)
+    first = drawn(explorers.training_explorer(learning_rate=0.1, seed=3))
+    assert first["with batch norm loss"].tolist() == list(runs.train_digits(0.1, True, seed=3).loss)
 
 
 def test_batch_noise_shrinks_with_the_batch_size():

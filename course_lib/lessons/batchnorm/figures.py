@@ -6,7 +6,8 @@ histogram per layer) and :func:`plot_covariate_shift` built on it with
 :func:`plot_percentiles` (a distribution over training), :func:`plot_feature_scatter` and
 :func:`plot_sigmoid_regime` (the equations), :class:`RunningStatisticsPanels` and
 :func:`plot_momentum_comparison` (running vs true statistics and the accuracy they give),
-:func:`plot_sweep` (final accuracy against a swept value).
+:func:`plot_sweep` (best accuracy against a swept value, over seeds), :func:`plot_drift` and
+:func:`plot_strip` (a curve or a value over seeds, with its spread).
 """
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import LinearSegmentedColormap
 
 from ... import activations
-from ..figures import PALETTE
-from .runs import sigmoid_linearity
+from ..figures import PALETTE, plot_band
+from ..seeds import spread
+from .runs import best_accuracies, diverged, sigmoid_linearity
 
 #: Colours of the two settings compared throughout the notebook.
 SETTING_COLORS = {"without batch norm": PALETTE["vermillion"], "with batch norm": PALETTE["blue"]}
@@ -257,22 +259,25 @@ def plot_sigmoid_regime(ax, settings):
 
 # =========================================================================== 4. test time
 
-def plot_momentum_comparison(ax_error, ax_acc, run, momenta):
-    """For several momenta: the error of the running means (left, log scale) and the test
-    accuracy with the running statistics (right), against the training step, with the
-    accuracy given by the true statistics for reference."""
+def plot_momentum_comparison(ax_error, ax_acc, runs, momenta):
+    """For several momenta, over the recorded runs of several seeds: the error of the running
+    means (left, log scale) and the test accuracy with the running statistics (right),
+    against the training step, as the median over seeds with its quartile band; the
+    accuracy given by the true statistics (median, dashed) for reference."""
     colors = (PALETTE["green"], PALETTE["blue"], PALETTE["orange"], PALETTE["purple"])
+    steps = runs[0].snapshot_steps
     for momentum, color in zip(momenta, colors):
-        ax_error.plot(run.snapshot_steps, run.running_error(momentum), color=color,
-                      label=f"momentum {momentum:g}")
-        ax_acc.plot(run.snapshot_steps, run.accuracy_running(momentum), color=color,
-                    label=f"momentum {momentum:g}")
-    ax_acc.plot(run.snapshot_steps, run.accuracy_population(), "--", color=PALETTE["black"],
-                lw=1.4, label="true statistics")
+        label = f"momentum {momentum:g}"
+        plot_band(ax_error, steps, spread([run.running_error(momentum) for run in runs]),
+                  color=color, label=label)
+        plot_band(ax_acc, steps, spread([run.accuracy_running(momentum) for run in runs]),
+                  color=color, label=label)
+    true = spread([run.accuracy_population() for run in runs])
+    ax_acc.plot(steps, true.median, "--", color=PALETTE["black"], lw=1.4, label="true statistics")
     ax_error.set_yscale("log")
-    ax_error.set_xlabel("step")
+    ax_error.set_xlabel("training step")
     ax_error.set_ylabel("error of running means (in true std)")
-    ax_acc.set_xlabel("step")
+    ax_acc.set_xlabel("training step")
     ax_acc.set_ylabel("test accuracy")
     ax_acc.set_ylim(0.0, 1.0)
     ax_error.legend(fontsize=8)
@@ -379,31 +384,79 @@ class RunningStatisticsPanels:
 
 # =========================================================================== 5. effects
 
-def plot_sweep(ax, values, runs_by_setting, *, xlabel, highlight=None):
-    """Final validation accuracy against a swept value (log x), one line per setting.
+def _jitter(n, width=0.06):
+    """Offsets in (-width, width) spreading ``n`` points of a strip plot side by side."""
+    return np.linspace(-width, width, n) if n > 1 else np.zeros(1)
 
-    runs_by_setting: dict setting name -> list of :class:`TrainingRun` (or None where not
-    computed), aligned with ``values``. Diverged runs are drawn as crosses at chance level.
-    Returns the dict name -> (line, crosses).
+
+def plot_sweep(ax, values, sweeps, *, xlabel, ylabel="best validation accuracy (10 epochs)",
+               threshold=None):
+    """Best validation accuracy against a swept value (log x) over several seeds, one colour
+    per setting: the median (line), the quartiles (error bars) and every seed (small dots,
+    side by side); a seed that diverged is a cross at chance level (0.1).
+
+    sweeps: dict setting name -> a sweep of :func:`.runs.learning_rate_sweep` or
+    :func:`.runs.init_scale_sweep` (a list per seed of runs aligned with ``values``).
+    ``threshold``, if given, is drawn as a dashed line: the accuracy that counts as trained.
+    Returns the dict name -> :class:`Spread` of the accuracies.
     """
-    artists = {}
-    for name, runs in runs_by_setting.items():
+    values = np.asarray(values, dtype=float)
+    shifts = {name: offset for name, offset in zip(sweeps, _jitter(len(sweeps), 0.04))}
+    spreads = {}
+    for name, sweep in sweeps.items():
         color = SETTING_COLORS[name]
-        xs = [v for v, r in zip(values, runs) if r is not None]
-        ys = [r.final_accuracy for r in runs if r is not None]
-        (line,) = ax.plot(xs, ys, "-o", color=color, label=name, ms=4)
-        bad = [(v, r.final_accuracy) for v, r in zip(values, runs)
-               if r is not None and r.diverged_at is not None]
-        (crosses,) = ax.plot([b[0] for b in bad], [b[1] for b in bad], "x", color=color, ms=9,
-                             mew=2)
-        artists[name] = (line, crosses)
+        accuracy = best_accuracies(sweep)
+        gone = diverged(sweep)
+        summary = spreads[name] = spread(accuracy)
+        x = values * 10 ** shifts[name]
+        ax.errorbar(x, summary.median, yerr=[summary.median - summary.low,
+                                             summary.high - summary.median],
+                    fmt="-o", ms=4, color=color, capsize=3, label=f"{name} (median, quartiles)")
+        for i, offset in enumerate(_jitter(len(accuracy))):
+            xs = x * 10 ** offset
+            ax.plot(xs[~gone[i]], accuracy[i][~gone[i]], ".", ms=3, color=color, alpha=0.45)
+            ax.plot(xs[gone[i]], accuracy[i][gone[i]], "x", ms=6, mew=1.5, color=color)
     ax.axhline(0.1, color=PALETTE["grey"], lw=0.8, ls=":")
+    if threshold is not None:
+        ax.axhline(threshold, color=PALETTE["grey"], lw=0.8, ls="--")
+        ax.text(0.99, threshold - 0.01, f"trained: {threshold:.0%}", ha="right", va="top",
+                transform=ax.get_yaxis_transform(), fontsize=7.5, color=PALETTE["grey"])
     ax.set_xscale("log")
     ax.set_ylim(0.0, 1.18)
     ax.set_yticks(np.linspace(0.0, 1.0, 6))
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("validation accuracy after training")
-    if highlight is not None:
-        ax.axvline(highlight, color=PALETTE["grey"], lw=0.8)
+    ax.set_ylabel(ylabel)
     ax.legend(loc="upper center", fontsize=8, ncol=2)
-    return artists
+    return spreads
+
+
+def plot_drift(ax, drifts):
+    """Drift of each layer's input during training (:meth:`.runs.DistributionRecord.drift`)
+    against the layer, over seeds: median and quartile band per setting.
+
+    drifts: dict setting name -> array (seeds, layers)."""
+    for name, values in drifts.items():
+        values = np.asarray(values, dtype=float)
+        plot_band(ax, np.arange(1, values.shape[1] + 1), spread(values), color=SETTING_COLORS[name],
+                  label=name)
+    ax.set_xlabel("hidden layer")
+    ax.set_ylabel("drift of the layer's input (0 = none)")
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def plot_strip(ax, values_by_setting, *, ylabel):
+    """One value per seed for each setting, side by side (a strip plot), with the median as
+    a bar and the quartiles as an error bar. values_by_setting: dict setting name -> (seeds,)."""
+    for position, (name, values) in enumerate(values_by_setting.items()):
+        values = np.asarray(values, dtype=float)
+        summary = spread(values)
+        color = SETTING_COLORS[name]
+        ax.plot(position + _jitter(len(values), 0.12), values, "o", ms=5, color=color, alpha=0.7)
+        ax.errorbar([position + 0.25], [summary.median], yerr=[[summary.median - summary.low],
+                                                               [summary.high - summary.median]],
+                    fmt="_", ms=14, mew=2, capsize=4, color=color)
+    ax.set_xticks(range(len(values_by_setting)), list(values_by_setting))
+    ax.set_xlim(-0.5, len(values_by_setting) - 0.5)
+    ax.set_ylabel(ylabel)
+    return ax

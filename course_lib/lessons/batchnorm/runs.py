@@ -11,9 +11,12 @@ cell and an explorer that ask for the same run share it.
   enters and leaves each activation, through :func:`forward_with_batch_statistics`, the one
   place where a measurement runs batch normalization on a batch's own statistics;
 * :func:`record_distributions` -- trains a deep network and records the distribution of each
-  layer's activation input during training (internal covariate shift);
-* :func:`train_digits` -- a short digits training with or without batch norm, for sweeps
-  over learning rates and weight scales.
+  layer's activation input during training (internal covariate shift), for several seeds
+  with :func:`distribution_records`;
+* :func:`train_digits` -- a short digits training with or without batch norm;
+  :func:`learning_rate_sweep` and :func:`init_scale_sweep` repeat it over rates or weight
+  scales and seeds, :func:`best_accuracies`, :func:`best_val_losses` and :func:`diverged`
+  read the results as arrays (seeds, values).
 
 The running averages and batch statistics at test time are in :mod:`.inference`.
 """
@@ -289,7 +292,8 @@ class DistributionRecord:
 
 class _DistributionLog(Callback):
     def __init__(self, every, probe):
-        self.every, self.probe = every, probe
+        self.every = every if every is not None else np.inf      # None: first and last only
+        self.probe = probe
         self.steps, self.percentiles, self.step = [], [], 0
 
     def _measure(self):
@@ -312,11 +316,12 @@ class _DistributionLog(Callback):
         self.last = layer_activations(self.model, self.probe)[0]
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=32)
 def record_distributions(batch_norm, depth=6, activation="relu", init_scale=1.41,
                          learning_rate=0.1, epochs=5, batch_size=64, every=5, seed=0):
     """Train :func:`deep_network` with SGD on the digits and record its activation inputs
-    on :func:`probe_batch` every ``every`` steps (cached). Returns a :class:`DistributionRecord`."""
+    on :func:`probe_batch` every ``every`` steps, or only before and after training if
+    ``every`` is None (cached). Returns a :class:`DistributionRecord`."""
     log = _DistributionLog(every, probe_batch())
     _, history = train_on_digits(
         deep_layers(depth, activation, batch_norm, bn_momentum=0.9), SGD(learning_rate),
@@ -325,6 +330,14 @@ def record_distributions(batch_norm, depth=6, activation="relu", init_scale=1.41
     val = history.history.get("val_accuracy", [float("nan")])
     return DistributionRecord(batch_norm, np.array(log.steps), np.array(log.percentiles),
                               log.first, log.last, float(val[-1]))
+
+
+def distribution_records(batch_norm, seeds, every=5):
+    """:func:`record_distributions` for each seed, as a list. The first seed's run is measured
+    every ``every`` steps (the one drawn); the others only before and after training, which
+    is all :meth:`DistributionRecord.drift` needs (measuring does not change the training)."""
+    return [record_distributions(batch_norm, every=every if i == 0 else None, seed=seed)
+            for i, seed in enumerate(seeds)]
 
 
 # =========================================================================== 5. effects
@@ -404,9 +417,41 @@ def train_digits(learning_rate, batch_norm, init_scale=1.41, depth=4, epochs=10,
     return run
 
 
-def trained_rates(batch_norm, init_scale):
+def trained_rates(batch_norm, init_scale, seed=0):
     """Learning rates already trained by :func:`train_digits` (default settings otherwise)
-    for this batch-norm setting and weight scale, sorted."""
+    for this batch-norm setting, weight scale and seed, sorted."""
     return sorted(key[0] for key in TRAINING_RUNS
                   if key[1] == bool(batch_norm) and key[2] == float(init_scale)
-                  and key[3:] == (4, 10, 600, 64, 0))
+                  and key[3:] == (4, 10, 600, 64, seed))
+
+
+def learning_rate_sweep(batch_norm, seeds, rates=LEARNING_RATES, init_scale=1.41):
+    """:func:`train_digits` for every seed and learning rate: a list (one per seed) of
+    lists (one per rate) of :class:`TrainingRun`."""
+    return [[train_digits(rate, batch_norm, init_scale, seed=seed) for rate in rates]
+            for seed in seeds]
+
+
+def init_scale_sweep(batch_norm, seeds, scales=INIT_SCALES, learning_rate=0.1):
+    """:func:`train_digits` for every seed and weight scale: a list (one per seed) of lists
+    (one per scale) of :class:`TrainingRun`."""
+    return [[train_digits(learning_rate, batch_norm, scale, seed=seed) for scale in scales]
+            for seed in seeds]
+
+
+def best_accuracies(sweep):
+    """The best validation accuracy of every run of a sweep, shape (seeds, values); a
+    diverged run counts as chance (0.1)."""
+    return np.array([[run.best_accuracy for run in row] for row in sweep])
+
+
+def best_val_losses(sweep):
+    """The lowest validation loss of every run of a sweep, shape (seeds, values); NaN for
+    a run that diverged."""
+    return np.array([[min(run.val_loss) if run.diverged_at is None and run.val_loss
+                      else np.nan for run in row] for row in sweep])
+
+
+def diverged(sweep):
+    """Whether each run of a sweep diverged, shape (seeds, values)."""
+    return np.array([[run.diverged_at is not None for run in row] for row in sweep])

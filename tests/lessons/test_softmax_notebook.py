@@ -10,7 +10,8 @@ import pytest
 
 from course_lib import activations, losses
 from course_lib.lessons.explorer import registry
-from course_lib.lessons.softmax import explorers, figures, runs
+from course_lib.lessons.seeds import seeds_from
+from course_lib.lessons.softmax import digits_runs, explorers, figures, runs
 from course_lib.lessons.softmax.exercises import (check_sparse_crossentropy, check_stable_softmax,
                                                   sparse_crossentropy_solution,
                                                   stable_softmax_solution)
@@ -85,7 +86,8 @@ def test_stable_softmax_other_wrong_versions():
         return np.full_like(z, 1.0 / z.shape[1])
 
     message = check_stable_softmax(uniform).message
-    assert message.startswith("case 'the worked example") and "expected" in message
+    # Feedback says where and in which direction, never the expected value.
+    assert message.startswith("case 'the worked example") and "is too small" in message
 
     def transposed(z):
         return stable_softmax_solution(z).T
@@ -163,12 +165,12 @@ def test_sparse_crossentropy_other_wrong_versions():
         return loss, grad / 2
 
     message = check_sparse_crossentropy(half_gradient).message
-    assert message.startswith("result 1: case 'the worked example") and "expected" in message
+    assert message.startswith("result 1: case 'the worked example") and "is too large" in message
 
     def off_by_one_label(logits, labels):
         return sparse_crossentropy_solution(logits, (np.asarray(labels) + 1) % np.shape(logits)[1])
 
-    assert "expected" in check_sparse_crossentropy(off_by_one_label).message
+    assert "values differ" in check_sparse_crossentropy(off_by_one_label).message
 
 
 # ------------------------------------------------------------------------ figure helpers
@@ -266,3 +268,41 @@ def test_decision_region_explorer_starts_at_ln_k_and_reuses_its_training():
     run = runs.train_toy_classifier("blobs", 2, "softmax regression")
     assert np.allclose(explorer.drawn_data()["loss_curve"], run.losses)
     assert "training accuracy" in explorer.status.value
+
+
+# ------------------------------------------------------------------- digits experiments
+
+def test_zero_output_weights_start_every_seed_at_ln_10():
+    for seed in (0, 7):
+        loss = digits_runs.initial_loss("softmax regression, zero weights", seed)
+        assert np.isclose(loss, np.log(10), atol=1e-5)
+    with pytest.raises(ValueError, match="initialization"):
+        digits_runs.initial_loss("ones", 0)
+
+
+def test_digits_layers_are_new_and_named():
+    first = digits_runs.digits_layers("one hidden layer", "zeros")
+    assert len(first) == 2 and first[0] is not digits_runs.digits_layers("one hidden layer", "zeros")[0]
+    assert len(digits_runs.digits_layers("softmax regression", "zeros")) == 1
+    with pytest.raises(ValueError, match="model"):
+        digits_runs.digits_layers("two hidden layers", "zeros")
+
+
+def test_pairings_report_row_sums_of_their_outputs():
+    softmax_run = digits_runs.train_pairing("softmax + MSE", 3)
+    sigmoid_run = digits_runs.train_pairing("sigmoid + categorical CE", 3)
+    assert softmax_run is digits_runs.train_pairing("softmax + MSE", 3)     # cached
+    assert np.isclose(softmax_run["row_sum"], 1.0, atol=1e-5)
+    # Ten independent sigmoids each lie in (0, 1): their sum is anything in (0, 10).
+    assert 0.0 < sigmoid_run["row_sum"] < 10.0 and not np.isclose(sigmoid_run["row_sum"], 1.0)
+    assert len(softmax_run["val_accuracy"]) == digits_runs.PAIRING_EPOCHS
+    with pytest.raises(ValueError, match="pairing"):
+        digits_runs.train_pairing("linear + MSE", 0)
+
+
+def test_decision_region_explorer_trains_with_the_first_seed_of_its_seed():
+    explorer = explorers.decision_region_explorer(dataset="blobs", n_classes=2, steps=40, seed=2)
+    explorer.redraw()
+    run = runs.train_toy_classifier("blobs", 2, "softmax regression", seed=seeds_from(2)[0])
+    assert np.allclose(explorer.drawn_data()["loss_curve"], run.losses[:41])
+    assert np.allclose(explorer.drawn_data()["points"], run.x)

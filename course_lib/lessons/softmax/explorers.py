@@ -11,6 +11,7 @@ import numpy as np
 
 from ..explorer import BlitExplorer, register
 from ..figures import ROLE_COLORS
+from ..seeds import seeds_from
 from .figures import DecisionRegions, SoftmaxPanels, plot_loss_curve
 from .runs import (CLASS_NAMES, DATASET_NAMES, MODEL_NAMES, TOY_MAX_STEPS, WORKED_SCORES,
                    train_toy_classifier)
@@ -67,7 +68,8 @@ class DecisionRegionExplorer(BlitExplorer):
     retraining = True
 
     def __init__(self, dataset="spirals", n_classes=3, model="softmax regression",
-                 steps=TOY_MAX_STEPS):
+                 steps=TOY_MAX_STEPS, seed=0):
+        self.seed = seeds_from(seed, 1)[0]   # validates the seed; seeds_from(s, 1) is (1000 s,)
         style = {"description_width": "initial"}
         controls = {
             "dataset": widgets.Dropdown(options=DATASET_NAMES, value=dataset,
@@ -96,7 +98,7 @@ class DecisionRegionExplorer(BlitExplorer):
                      self.ax_loss.title, ax_regions.title)
 
     def draw(self, dataset, n_classes, model, steps):
-        run = train_toy_classifier(dataset, n_classes, model, TOY_MAX_STEPS)
+        run = train_toy_classifier(dataset, n_classes, model, TOY_MAX_STEPS, seed=self.seed)
         probs = run.grid_probabilities(self.regions.grid, steps)
         image = self.regions.update(probs, run.x, run.y, n_classes)
         shown = run.losses[: steps + 1]
@@ -124,7 +126,9 @@ class DecisionRegionExplorer(BlitExplorer):
 
 @register(NOTEBOOK, DecisionRegionExplorer)
 def decision_region_explorer(dataset="spirals", n_classes=3, model="softmax regression",
-                             steps=TOY_MAX_STEPS):
+                             steps=TOY_MAX_STEPS, seed=0):
     """Decision-region explorer: 2-D data, K classes, softmax regression or one hidden layer,
-    number of training steps (trains once per setting, cached; < 1 s)."""
-    return DecisionRegionExplorer(dataset=dataset, n_classes=n_classes, model=model, steps=steps)
+    number of training steps (trains once per setting, cached; < 1 s). The data and weights
+    come from the first seed of ``seeds_from(seed)``."""
+    return DecisionRegionExplorer(dataset=dataset, n_classes=n_classes, model=model, steps=steps,
+                                  seed=seed)

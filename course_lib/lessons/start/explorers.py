@@ -4,6 +4,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from ..explorer import Explorer, register
+from ..seeds import seeds_from
 from .figures import LearningCurves
 from .runs import MAX_EPOCHS, train_first_network
 
@@ -12,11 +13,13 @@ NOTEBOOK = "00_start_here"
 
 class FirstNetworkExplorer(Explorer):
     """Hidden units, learning rate and epochs of a first digits network; its learning curves
-    and validation numbers (the test set stays unseen while settings are tried)."""
+    and validation numbers (the test set stays unseen while settings are tried). Every
+    setting is trained with the same ``seed``, so two settings differ only in the setting."""
 
     retraining = True
 
-    def __init__(self):
+    def __init__(self, seed=0):
+        self.seed = seeds_from(seed, 1)[0]   # validates the seed; seeds_from(s, 1) is (1000 s,)
         style = {"description_width": "initial"}
         controls = {
             "hidden_units": widgets.IntSlider(value=64, min=4, max=128, step=4,
@@ -34,7 +37,7 @@ class FirstNetworkExplorer(Explorer):
         self.suptitle = self.figure.suptitle("")
 
     def draw(self, hidden_units, learning_rate, epochs):
-        run = train_first_network(int(hidden_units), float(learning_rate))
+        run = train_first_network(int(hidden_units), float(learning_rate), seed=self.seed)
         drawn = self.curves.update(run, epochs)
         for key, values in drawn.items():
             self.record(key, values)
@@ -53,6 +56,7 @@ class FirstNetworkExplorer(Explorer):
 
 
 @register(NOTEBOOK, FirstNetworkExplorer)
-def first_network_explorer():
-    """Explorer: train a first digits network with your choice of width, rate and epochs."""
-    return FirstNetworkExplorer()
+def first_network_explorer(seed=0):
+    """Explorer: train a first digits network with your choice of width, rate and epochs
+    (the weights and batches of the first seed of ``seeds_from(seed)``)."""
+    return FirstNetworkExplorer(seed=seed)

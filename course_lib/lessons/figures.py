@@ -12,6 +12,9 @@ import warnings
 import matplotlib as mpl
 import numpy as np
 
+from .._validation import check_array
+from .seeds import spread
+
 # Okabe & Ito (2008), "Color Universal Design"; the yellow is darkened to read on white.
 PALETTE = {
     "black": "#000000",
@@ -179,3 +182,36 @@ def plot_band(ax, x, spread, *, color, label=None, linestyle="-", alpha=0.2):
     (line,) = ax.plot(x, spread.median, linestyle, color=color, label=label)
     ax.fill_between(x, spread.low, spread.high, color=color, alpha=alpha, linewidth=0)
     return line
+
+
+def plot_seed_strip(ax, values_by_name, *, colors=None, ylabel=None, title=None, log_y=False):
+    """One column of dots per setting, one dot per seed, with the median as a bar and the
+    quartiles as a line: a comparison over seeds drawn with its spread.
+
+    ``values_by_name`` maps a setting's name to its values over seeds (NaN, e.g. a diverged
+    run, is left out of the drawing). ``colors`` maps names to colours (course cycle by
+    default). Returns the :class:`~course_lib.lessons.seeds.Spread` of each setting, by name.
+    """
+    if not values_by_name:
+        raise ValueError("values_by_name must name at least one setting; got an empty mapping.")
+    spreads = {}
+    for i, (name, values) in enumerate(values_by_name.items()):
+        values = check_array(name, values, ndim=1, finite=False)
+        color = (colors or {}).get(name, CYCLE[i % len(CYCLE)])
+        # A fixed, small horizontal offset per seed keeps equal values apart without randomness.
+        offsets = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(1)
+        ax.plot(i + offsets, values, "o", color=color, ms=5, alpha=0.8, zorder=3)
+        summary = spreads[name] = spread(values)
+        ax.plot([i - 0.25, i + 0.25], [summary.median] * 2, color=PALETTE["black"], lw=2, zorder=4)
+        ax.plot([i, i], [summary.low, summary.high], color=PALETTE["black"], lw=1, zorder=2)
+    ax.set_xticks(range(len(values_by_name)), list(values_by_name))
+    ax.set_xlim(-0.6, len(values_by_name) - 0.4)
+    if log_y:
+        ax.set_yscale("log")
+    n = max(s.n for s in spreads.values())
+    ax.set_xlabel(f"setting ({n} seeds each; bar: median, line: quartiles)")
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return spreads

@@ -11,6 +11,7 @@ from course_lib.layers import BatchNormalization, Dense, Dropout
 from course_lib.lessons.dropout import exercises as ex
 from course_lib.lessons.dropout import explorers, figures, runs
 from course_lib.lessons.explorer import registry
+from course_lib.lessons.figures import plot_seed_strip
 from course_lib.model import Sequential
 
 
@@ -490,7 +491,7 @@ def test_curve_band_draws_the_median_and_the_quartiles(axes):
 
 def test_strip_plot_draws_every_seed_and_the_median(axes):
     values = {"none": [0.3, 0.2, 0.4, 0.25, 0.35], "l1": [0.5, 0.4, 0.45, 0.6, 0.55]}
-    spreads = figures.plot_strip(axes[0], values, ylabel="validation loss")
+    spreads = plot_seed_strip(axes[0], values, ylabel="validation loss")
     assert spreads["none"].median == pytest.approx(0.3)
     assert spreads["l1"].median == pytest.approx(0.5)
     dots = [line for line in axes[0].get_lines() if line.get_marker() == "o"]

@@ -8,7 +8,8 @@ from course_lib.data import load_digits
 from course_lib.lessons.explorer import registry
 from course_lib.lessons.start import explorers, runs
 from course_lib.lessons.seeds import seeds_from
-from course_lib.lessons.start.figures import plot_digit_examples, plot_seed_strip
+from course_lib.lessons.figures import plot_seed_strip
+from course_lib.lessons.start.figures import plot_digit_examples
 
 
 def test_digit_examples_show_the_ink_of_every_image():

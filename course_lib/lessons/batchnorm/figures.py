@@ -7,7 +7,7 @@ histogram per layer) and :func:`plot_covariate_shift` built on it with
 :func:`plot_sigmoid_regime` (the equations), :class:`RunningStatisticsPanels` and
 :func:`plot_momentum_comparison` (running vs true statistics and the accuracy they give),
 :func:`plot_sweep` (best accuracy against a swept value, over seeds), :func:`plot_drift` and
-:func:`plot_strip` (a curve or a value over seeds, with its spread).
+values over seeds are drawn with :func:`course_lib.lessons.figures.plot_seed_strip`.
 """
 from __future__ import annotations
 
@@ -442,21 +442,4 @@ def plot_drift(ax, drifts):
     ax.set_xlabel("hidden layer")
     ax.set_ylabel("drift of the layer's input (0 = none)")
     ax.legend(loc="upper left", fontsize=8)
-    return ax
-
-
-def plot_strip(ax, values_by_setting, *, ylabel):
-    """One value per seed for each setting, side by side (a strip plot), with the median as
-    a bar and the quartiles as an error bar. values_by_setting: dict setting name -> (seeds,)."""
-    for position, (name, values) in enumerate(values_by_setting.items()):
-        values = np.asarray(values, dtype=float)
-        summary = spread(values)
-        color = SETTING_COLORS[name]
-        ax.plot(position + _jitter(len(values), 0.12), values, "o", ms=5, color=color, alpha=0.7)
-        ax.errorbar([position + 0.25], [summary.median], yerr=[[summary.median - summary.low],
-                                                               [summary.high - summary.median]],
-                    fmt="_", ms=14, mew=2, capsize=4, color=color)
-    ax.set_xticks(range(len(values_by_setting)), list(values_by_setting))
-    ax.set_xlim(-0.5, len(values_by_setting) - 0.5)
-    ax.set_ylabel(ylabel)
     return ax

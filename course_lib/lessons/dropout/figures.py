@@ -7,7 +7,7 @@ picture in the text and the one an explorer redraws cannot disagree:
   :func:`plot_curve_band`: a curve's median and quartiles over seeded runs;
 * :func:`moons_regions` (the decision regions of :class:`DecisionRegions` over the moons),
   :func:`plot_complexity` (losses against the network's width, over seeds),
-  :func:`plot_strip` (one value per seed and setting, with the medians);
+  :func:`course_lib.lessons.figures.plot_seed_strip` draws one value per seed and setting;
 * :class:`MaskPanels`: one example's activations before and after a dropout mask, and the
   whole batch;
 * :func:`plot_layer_statistics`: activation mean and variance through SELU networks;
@@ -164,26 +164,6 @@ def plot_curve_band(ax, curves, *, color, label=None, linestyle="-"):
     plot_band(ax, epochs, curves, color=color, label=label, linestyle=linestyle)
     return curves
 
-
-def plot_strip(ax, values, *, colors=None, ylabel=None):
-    """One column per setting: a dot per seed and a bar at the median.
-
-    ``values`` maps a setting's name to its values over seeds (paired by position: seed i
-    is the same seed in every column). Returns the name -> Spread of each column.
-    """
-    spreads = {}
-    for i, (name, v) in enumerate(values.items()):
-        v = np.asarray(v, dtype=float)
-        color = (colors or {}).get(name, PALETTE["black"])
-        offsets = np.linspace(-0.12, 0.12, len(v)) if len(v) > 1 else np.zeros(1)
-        ax.plot(i + offsets, v, "o", color=color, ms=5, alpha=0.75)
-        spreads[name] = spread(v)
-        ax.plot([i - 0.25, i + 0.25], [spreads[name].median] * 2, color=color, lw=2.5)
-    ax.set_xticks(range(len(values)), list(values), rotation=15)
-    ax.set_xlim(-0.6, len(values) - 0.4)
-    if ylabel:
-        ax.set_ylabel(ylabel)
-    return spreads
 
 
 def moons_regions(ax, title=None):

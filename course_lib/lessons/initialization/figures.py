@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ... import activations
-from ..figures import CYCLE, PALETTE, course_style, label, plot_band
+from ..figures import CYCLE, PALETTE, course_style, label, plot_band, plot_seed_strip
 from ..seeds import spread
 from .runs import ACTIVATIONS, INITIALIZERS
 
@@ -78,20 +78,11 @@ def plot_initializer_comparison(curves, *, title):
 
 
 def plot_strips(values, *, title, ylabel):
-    """One strip of points per setting (one point per seed) with its median as a bar.
-
-    ``values``: dict label -> array (seeds,).
-    """
+    """A figure of one strip of points per setting (one point per seed) with its median and
+    quartiles (``values``: dict label -> array (seeds,))."""
     with course_style():
         fig, ax = plt.subplots(figsize=(8, 3.6))
-        for i, (name, v) in enumerate(values.items()):
-            v = np.asarray(v, dtype=float)
-            offsets = np.linspace(-0.12, 0.12, len(v))
-            ax.plot(i + offsets, v, "o", color=CYCLE[i % len(CYCLE)], alpha=0.8)
-            ax.plot([i - 0.25, i + 0.25], [np.median(v)] * 2, color=PALETTE["black"], linewidth=2)
-        ax.set_xticks(range(len(values)), list(values), rotation=0)
-        ax.set_xlim(-0.6, len(values) - 0.4)
-        label(ax, "setting (one dot per seed, bar = median)", ylabel, title)
+        plot_seed_strip(ax, values, ylabel=ylabel, title=title)
         fig.tight_layout()
     return fig
 

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from course_lib.checks import numerical_gradient_array, rel_error
-from course_lib.lessons.batchnorm.exercises import (BATCHNORM_BACKWARD, BATCHNORM_FORWARD,
-                                            batchnorm_backward_solution,
-                                            batchnorm_forward_solution, check_batchnorm_backward,
-                                            check_batchnorm_forward, numerical_dx)
+from course_lib.lessons.batchnorm.exercises import (batchnorm_backward_solution,
+                                                    batchnorm_forward_solution,
+                                                    check_batchnorm_backward,
+                                                    check_batchnorm_forward, numerical_dx)
 from course_lib.callbacks import Callback
 from course_lib.layers import BatchNormalization
 from course_lib.lessons.batchnorm import explorers, inference, runs
@@ -81,26 +81,6 @@ def test_forward_check_accepts_the_reference_and_other_correct_versions():
                 moving_variance)
 
     assert check_batchnorm_forward(by_hand).passed
-
-
-@pytest.mark.parametrize("mistake", BATCHNORM_FORWARD.mistakes, ids=lambda m: m.explanation[:40])
-def test_forward_check_rejects_each_listed_mistake_with_its_explanation(mistake):
-    result = check_batchnorm_forward(mistake.implementation)
-    assert not result.passed
-    assert result.message == mistake.explanation
-
-
-def test_forward_mistakes_are_distinguishable_from_each_other():
-    outputs = []
-    for mistake in BATCHNORM_FORWARD.mistakes:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            outputs.append(BATCHNORM_FORWARD._outputs(mistake.implementation))
-    for i in range(len(outputs)):
-        for j in range(i + 1, len(outputs)):
-            same = all(BATCHNORM_FORWARD._same(a, b) for a, b in zip(outputs[i], outputs[j]))
-            assert not same, (BATCHNORM_FORWARD.mistakes[i].explanation[:40],
-                              BATCHNORM_FORWARD.mistakes[j].explanation[:40])
 
 
 def test_forward_check_gives_specific_feedback_on_other_wrong_versions():
@@ -176,13 +156,6 @@ def test_backward_check_accepts_the_reference_and_the_step_by_step_chain_rule():
         return dx, np.sum(grad_out * x_hat, axis=0), np.sum(grad_out, axis=0)
 
     assert check_batchnorm_backward(step_by_step).passed
-
-
-@pytest.mark.parametrize("mistake", BATCHNORM_BACKWARD.mistakes, ids=lambda m: m.explanation[:40])
-def test_backward_check_rejects_each_listed_mistake_with_its_explanation(mistake):
-    result = check_batchnorm_backward(mistake.implementation)
-    assert not result.passed
-    assert result.message == mistake.explanation
 
 
 def test_backward_check_reports_the_numerical_error_for_unlisted_mistakes():

@@ -56,15 +56,6 @@ def test_dropout_accepts_another_correct_split_of_the_work():
     assert ex.check_dropout(forward, backward).passed
 
 
-@pytest.mark.parametrize("mistake", ex.DROPOUT.mistakes, ids=lambda m: m.explanation[:40])
-def test_dropout_rejects_each_listed_mistake_with_its_explanation(mistake):
-    # Listed mistakes are (forward, backward) pairs already combined into one function.
-    with np.errstate(all="ignore"):
-        result = ex.DROPOUT.check(mistake.implementation)
-    assert not result.passed
-    assert result.message == mistake.explanation
-
-
 def test_dropout_names_each_typical_slip_written_as_a_learner_would():
     def no_scale(x, rate, u, training=True):
         mask = (u >= rate) * 1.0 if training else np.ones_like(x)
@@ -109,16 +100,6 @@ def test_dropout_unlisted_mistakes_get_the_first_difference_or_the_shape():
     assert not result.passed and "must return a pair (out, mask)" in result.message
 
 
-def test_dropout_stubs_and_non_functions():
-    def stub(*args):
-        raise NotImplementedError
-
-    assert "not implemented yet" in ex.check_dropout(stub, stub).message
-    assert "not implemented yet" in ex.check_dropout(ex.dropout_forward_solution, stub).message
-    result = ex.check_dropout(ex.dropout_forward_solution, "grad_out * mask")
-    assert not result.passed and "dropout_backward must be a function" in result.message
-
-
 def test_dropout_cases_contain_units_on_the_threshold():
     case = next(c for c in ex.DROPOUT.cases if "exactly" in c.name)
     x, grad_out, rate, u, training = case.args
@@ -149,13 +130,6 @@ def test_mc_dropout_accepts_another_correct_version():
         return mean, std
 
     assert ex.check_mc_dropout_predict(by_hand).passed
-
-
-@pytest.mark.parametrize("mistake", ex.MC_DROPOUT.mistakes, ids=lambda m: m.explanation[:40])
-def test_mc_dropout_rejects_each_listed_mistake_with_its_explanation(mistake):
-    result = ex.check_mc_dropout_predict(mistake.implementation)
-    assert not result.passed
-    assert result.message == mistake.explanation
 
 
 def test_mc_dropout_unlisted_mistakes_get_useful_feedback():

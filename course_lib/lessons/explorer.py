@@ -67,6 +67,9 @@ class Explorer:
                 control.continuous_update = False
             if not control.description and not isinstance(control, widgets.Checkbox):
                 control.description = name
+            # Descriptions at their natural width: "learning rate" is not cut to "learnin...".
+            if hasattr(getattr(control, "style", None), "description_width"):
+                control.style.description_width = "initial"
         with _style():
             self.figure = Figure(figsize=figsize, dpi=dpi)
         self.canvas = FigureCanvasAgg(self.figure)

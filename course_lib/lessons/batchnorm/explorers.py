@@ -25,7 +25,6 @@ NOTEBOOK = "07_batch_normalization"
 #: Activations offered by the distribution explorer, with the range their histograms span.
 HISTOGRAM_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "relu": (0.0, 4.0)}
 
-_STYLE = {"description_width": "initial"}
 
 
 class InputScalingExplorer(BlitExplorer):
@@ -35,10 +34,9 @@ class InputScalingExplorer(BlitExplorer):
         self.seed = seed                # of the data of both problems
         controls = {
             "scale": widgets.FloatLogSlider(value=scale, base=10, min=0, max=2, step=0.05,
-                                            readout_format=".3g", style=_STYLE,
+                                            readout_format=".3g",
                                             description="feature 2 is this much larger"),
             "rate_factor": widgets.FloatSlider(value=rate_factor, min=0.1, max=2.2, step=0.05,
-                                               style=_STYLE,
                                                description="learning rate x lambda_max"),
         }
         super().__init__(controls, figsize=(8.6, 4.2), title="Input scaling explorer")
@@ -89,13 +87,13 @@ class DistributionExplorer(BlitExplorer):
     def __init__(self, depth=8, activation="tanh", init_scale=1.0, batch_norm=False, seed=0):
         self.seed = seed                # of the initial weights
         controls = {
-            "depth": widgets.IntSlider(value=depth, min=1, max=self.MAX_DEPTH, style=_STYLE,
+            "depth": widgets.IntSlider(value=depth, min=1, max=self.MAX_DEPTH,
                                        description="depth (hidden layers)"),
             "activation": widgets.ToggleButtons(options=tuple(HISTOGRAM_RANGES),
-                                                value=activation, style=_STYLE,
+                                                value=activation,
                                                 description="activation"),
             "init_scale": widgets.FloatLogSlider(value=init_scale, base=10, min=-1, max=1,
-                                                 step=0.05, readout_format=".3g", style=_STYLE,
+                                                 step=0.05, readout_format=".3g",
                                                  description="weight std x sqrt(fan_in)"),
             "batch_norm": widgets.Checkbox(value=batch_norm, description="batch norm",
                                            indent=False),
@@ -178,12 +176,10 @@ class RunningAverageExplorer(BlitExplorer):
         every = int(self.run.snapshot_steps[0])
         steps = self.run.steps if steps is None else steps
         controls = {
-            "momentum": widgets.SelectionSlider(options=MOMENTA, value=momentum, style=_STYLE,
+            "momentum": widgets.SelectionSlider(options=MOMENTA, value=momentum,
                                                 description="momentum of the running averages"),
-            "steps": widgets.IntSlider(value=steps, min=every, max=self.run.steps, step=every,
-                                       style=_STYLE, description="training steps"),
-            "batch_size": widgets.Dropdown(options=TEST_BATCH_SIZES, value=batch_size,
-                                           style=_STYLE, description="test batch size"),
+            "steps": widgets.IntSlider(value=steps, min=every, max=self.run.steps, step=every, description="training steps"),
+            "batch_size": widgets.Dropdown(options=TEST_BATCH_SIZES, value=batch_size, description="test batch size"),
         }
         super().__init__(controls, figsize=(9.0, 4.6), title="Running-average explorer")
         grid = self.figure.add_gridspec(2, 2, width_ratios=[1.15, 1], hspace=0.12, wspace=0.3)
@@ -232,13 +228,11 @@ class TrainingExplorer(Explorer):
         self.seed = seed                # of the weights and batches of every run
         controls = {
             "learning_rate": widgets.FloatLogSlider(value=learning_rate, base=10, min=-2,
-                                                    max=1, step=0.25, readout_format=".3g",
-                                                    style=_STYLE, description="learning rate"),
+                                                    max=1, step=0.25, readout_format=".3g", description="learning rate"),
             "batch_norm": widgets.ToggleButtons(options=(("off", False), ("on", True)),
-                                                value=batch_norm, style=_STYLE,
+                                                value=batch_norm,
                                                 description="batch norm"),
             "init_scale": widgets.SelectionSlider(options=INIT_SCALES, value=init_scale,
-                                                  style=_STYLE,
                                                   description="weight std x sqrt(fan_in)"),
         }
         super().__init__(controls, figsize=(9.0, 3.9),

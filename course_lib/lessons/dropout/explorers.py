@@ -20,7 +20,6 @@ from .runs import (MC_MAX_SAMPLES, MOONS_EPOCHS, apply_dropout, average_over_mas
 
 NOTEBOOK = "06_dropout"
 
-_STYLE = {"description_width": "initial"}
 
 #: Rates offered by the dropout explorer (each trained once, then cached).
 DROPOUT_RATES = tuple(round(0.1 * k, 1) for k in range(9))
@@ -48,7 +47,7 @@ class DropoutExplorer(BlitExplorer):
         controls = {
             "rate": widgets.SelectionSlider(options=[(f"{r:.1f}", r) for r in DROPOUT_RATES],
                                             value=_nearest(rate, DROPOUT_RATES),
-                                            description="dropout rate", style=_STYLE,
+                                            description="dropout rate",
                                             continuous_update=False),
         }
         super().__init__(controls, figsize=(12.0, 3.6),
@@ -99,10 +98,8 @@ class MaskExplorer(BlitExplorer):
     def __init__(self, rate=0.3, seed=0):
         controls = {
             "rate": widgets.FloatSlider(value=rate, min=0.0, max=0.9, step=0.05,
-                                        readout_format=".2f", description="dropout rate",
-                                        style=_STYLE),
-            "seed": widgets.IntSlider(value=seed, min=0, max=50, description="mask seed",
-                                      style=_STYLE),
+                                        readout_format=".2f", description="dropout rate"),
+            "seed": widgets.IntSlider(value=seed, min=0, max=50, description="mask seed"),
         }
         super().__init__(controls, figsize=(10.0, 3.2), title="Dropout masks")
         ax_bars, ax_batch = self.figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.7, 1.0]})
@@ -147,10 +144,10 @@ class MCDropoutExplorer(BlitExplorer):
         controls = {
             "rate": widgets.SelectionSlider(options=[(f"{r:g}", r) for r in MC_RATES],
                                             value=_nearest(rate, MC_RATES),
-                                            description="dropout rate", style=_STYLE,
+                                            description="dropout rate",
                                             continuous_update=False),
             "n_samples": widgets.IntSlider(value=n_samples, min=1, max=MC_MAX_SAMPLES,
-                                           description="passes averaged", style=_STYLE,
+                                           description="passes averaged",
                                            continuous_update=False),
         }
         super().__init__(controls, figsize=(9.0, 5.0),

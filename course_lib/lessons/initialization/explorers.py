@@ -53,16 +53,15 @@ class PropagationExplorer(BlitExplorer):
 
     def __init__(self, depth=30, activation="tanh", initializer="glorot_uniform", scale=1.0,
                  seed=0):
-        style = {"description_width": "initial"}
         controls = {
             "depth": widgets.IntSlider(value=depth, min=10, max=self.MAX_DEPTH, step=5,
-                                       description="depth (layers)", style=style),
+                                       description="depth (layers)"),
             "activation": widgets.Dropdown(options=ACTIVATIONS, value=activation,
-                                           description="activation", style=style),
+                                           description="activation"),
             "initializer": widgets.Dropdown(options=INITIALIZERS, value=initializer,
-                                            description="initializer", style=style),
+                                            description="initializer"),
             "scale": widgets.FloatLogSlider(value=scale, base=2, min=-2, max=2, step=0.25,
-                                            description="weights x", style=style),
+                                            description="weights x"),
         }
         super().__init__(controls, figsize=(9.0, 3.6), title="Signal propagation explorer")
         self.seed = seed
@@ -122,14 +121,13 @@ class ActivationExplorer(BlitExplorer):
     X = np.linspace(-6, 6, 241)
 
     def __init__(self, functions=("sigmoid", "relu", "leaky_relu", "elu"), mean=0.0, std=1.0):
-        style = {"description_width": "initial"}
         controls = {
             "functions": widgets.SelectMultiple(options=ACTIVATIONS, value=tuple(functions),
-                                                rows=4, description="activations", style=style),
+                                                rows=4, description="activations"),
             "mean": widgets.FloatSlider(value=mean, min=-4, max=4, step=0.25,
-                                        description="input mean", style=style),
+                                        description="input mean"),
             "std": widgets.FloatSlider(value=std, min=0.25, max=4, step=0.25,
-                                       description="input std", style=style),
+                                       description="input std"),
         }
         super().__init__(controls, figsize=(10.0, 3.4), title="Activation explorer")
         value_ax, grad_ax, bar_ax = self.axes = self.figure.subplots(1, 3)

@@ -16,7 +16,6 @@ from .runs import (IMPORTANCE, PROJECTION_TRIALS, SCALE_RANGES, babysit, bo_step
                    projection_points, projection_summary, scale_dimension, toy_loss_map)
 
 NOTEBOOK = "08_hyperparameter_search"
-_STYLE = {"description_width": "initial"}
 #: The hidden-layer sizes the babysitting explorer offers (powers of two, as usually tried).
 HIDDEN_OPTIONS = (16, 32, 64, 128, 256)
 
@@ -27,11 +26,9 @@ class ProjectionExplorer(BlitExplorer):
     def __init__(self, n_trials=9, important="only x1 matters", seed=0):
         controls = {
             "n_trials": widgets.SelectionSlider(options=PROJECTION_TRIALS, value=n_trials,
-                                                description="trials (k x k grid)",
-                                                style=_STYLE),
+                                                description="trials (k x k grid)"),
             "important": widgets.ToggleButtons(options=IMPORTANCE, value=important,
-                                               description="which parameter matters",
-                                               style=_STYLE),
+                                               description="which parameter matters"),
         }
         super().__init__(controls, figsize=(8.0, 4.0), title="Grid vs random explorer")
         self.seed = seed
@@ -81,11 +78,11 @@ class ScaleExplorer(BlitExplorer):
                  seed=0):
         controls = {
             "range_name": widgets.Dropdown(options=tuple(SCALE_RANGES), value=range_name,
-                                           description="range", style=_STYLE),
+                                           description="range"),
             "scale": widgets.ToggleButtons(options=("linear", "log"), value=scale,
-                                           description="sample uniformly on a", style=_STYLE),
+                                           description="sample uniformly on a"),
             "n_samples": widgets.IntSlider(value=n_samples, min=50, max=5000, step=50,
-                                           description="samples", style=_STYLE),
+                                           description="samples"),
         }
         super().__init__(controls, figsize=(8.0, 3.6), title="Scale explorer")
         self.seed = seed
@@ -129,13 +126,12 @@ class BOExplorer(BlitExplorer):
     def __init__(self, iteration=0, length_scale=0.15, xi=0.0, n_steps=12):
         controls = {
             "iteration": widgets.IntSlider(value=iteration, min=0, max=n_steps,
-                                           description="iteration", style=_STYLE),
+                                           description="iteration"),
             "length_scale": widgets.FloatLogSlider(value=length_scale, base=10, min=-2, max=0,
                                                    step=0.05, readout_format=".3f",
-                                                   description="kernel length scale",
-                                                   style=_STYLE),
+                                                   description="kernel length scale"),
             "xi": widgets.FloatSlider(value=xi, min=0.0, max=3.0, step=0.1,
-                                      description="exploration xi", style=_STYLE),
+                                      description="exploration xi"),
         }
         super().__init__(controls, figsize=(7.5, 4.6), title="Bayesian optimisation explorer")
         self.n_steps = n_steps
@@ -176,19 +172,17 @@ class BabysittingExplorer(Explorer):
         controls = {
             "learning_rate": widgets.FloatLogSlider(value=learning_rate, base=10, min=-4, max=0,
                                                     step=0.25, readout_format=".2g",
-                                                    description="learning rate (Adam)",
-                                                    style=_STYLE),
+                                                    description="learning rate (Adam)"),
             "hidden_units": widgets.SelectionSlider(options=HIDDEN_OPTIONS, value=hidden_units,
-                                                    description="hidden units", style=_STYLE),
+                                                    description="hidden units"),
             "l2": widgets.FloatLogSlider(value=l2, base=10, min=-6, max=-1, step=0.5,
-                                         readout_format=".0e", description="L2 factor",
-                                         style=_STYLE),
+                                         readout_format=".0e", description="L2 factor"),
             "dropout": widgets.FloatSlider(value=dropout, min=0.0, max=0.6, step=0.1,
-                                           description="dropout rate", style=_STYLE),
+                                           description="dropout rate"),
             "batch_size": widgets.ToggleButtons(options=(32, 64, 128), value=batch_size,
-                                                description="batch size", style=_STYLE),
+                                                description="batch size"),
             "epochs": widgets.IntSlider(value=epochs, min=4, max=20, step=2,
-                                        description="epochs", style=_STYLE),
+                                        description="epochs"),
         }
         super().__init__(controls, figsize=(8.0, 3.6), title="Babysitting explorer")
         ax_curves, ax_log = self.figure.subplots(1, 2)

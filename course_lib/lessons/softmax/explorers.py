@@ -23,17 +23,15 @@ class SoftmaxExplorer(BlitExplorer):
     """Four scores and a temperature in; the probabilities and the loss of a true class out."""
 
     def __init__(self, scores=WORKED_SCORES, temperature=1.0, true_class=CLASS_NAMES[0]):
-        style = {"description_width": "initial"}
         controls = {}
         for name, value in zip(CLASS_NAMES, scores):
             controls[f"z_{name}"] = widgets.FloatSlider(
-                value=value, min=-10.0, max=10.0, step=0.1, description=f"score z ({name})",
-                style=style, readout_format=".1f")
+                value=value, min=-10.0, max=10.0, step=0.1, description=f"score z ({name})", readout_format=".1f")
         controls["temperature"] = widgets.FloatLogSlider(
             value=temperature, base=10, min=-1.3, max=1.3, step=0.05, readout_format=".3g",
-            description="temperature T", style=style)
+            description="temperature T")
         controls["true_class"] = widgets.Dropdown(options=CLASS_NAMES, value=true_class,
-                                                  description="true class", style=style)
+                                                  description="true class")
         super().__init__(controls, figsize=(8.0, 3.3), title="softmax explorer")
         ax_scores, ax_probs = self.figure.subplots(1, 2)
         self.panels = SoftmaxPanels(ax_scores, ax_probs, CLASS_NAMES)
@@ -70,16 +68,15 @@ class DecisionRegionExplorer(BlitExplorer):
     def __init__(self, dataset="spirals", n_classes=3, model="softmax regression",
                  steps=TOY_MAX_STEPS, seed=0):
         self.seed = seeds_from(seed, 1)[0]   # validates the seed; seeds_from(s, 1) is (1000 s,)
-        style = {"description_width": "initial"}
         controls = {
             "dataset": widgets.Dropdown(options=DATASET_NAMES, value=dataset,
-                                        description="dataset", style=style),
+                                        description="dataset"),
             "n_classes": widgets.IntSlider(value=n_classes, min=2, max=5,
-                                           description="classes K", style=style),
+                                           description="classes K"),
             "model": widgets.ToggleButtons(options=MODEL_NAMES, value=model,
-                                           description="model", style=style),
+                                           description="model"),
             "steps": widgets.IntSlider(value=steps, min=0, max=TOY_MAX_STEPS, step=10,
-                                       description="training steps", style=style),
+                                       description="training steps"),
         }
         super().__init__(controls, figsize=(8.6, 3.7),
                          title="decision-region explorer")

@@ -20,15 +20,14 @@ class FirstNetworkExplorer(Explorer):
 
     def __init__(self, seed=0):
         self.seed = seeds_from(seed, 1)[0]   # validates the seed; seeds_from(s, 1) is (1000 s,)
-        style = {"description_width": "initial"}
         controls = {
             "hidden_units": widgets.IntSlider(value=64, min=4, max=128, step=4,
-                                              description="hidden units", style=style),
+                                              description="hidden units"),
             "learning_rate": widgets.FloatLogSlider(value=1e-3, base=10, min=-4, max=0,
                                                     step=0.25, description="learning rate",
-                                                    readout_format=".1e", style=style),
+                                                    readout_format=".1e"),
             "epochs": widgets.IntSlider(value=10, min=1, max=MAX_EPOCHS,
-                                        description="epochs", style=style),
+                                        description="epochs"),
         }
         super().__init__(controls, figsize=(8.0, 3.4), title="First network on the digits")
         ax_loss, ax_acc = self.figure.subplots(1, 2)

@@ -22,7 +22,8 @@ from course_lib.lessons.digits import digits
 from course_lib.lessons.explorer import registry
 from course_lib.lessons.optimizers import exercises as ex
 from course_lib.lessons.optimizers import explorers as ow
-from course_lib.lessons.optimizers import runs
+from course_lib.lessons.optimizers import digits_runs, runs
+from course_lib.lessons.seeds import seeds_from
 
 
 def pixels(png):
@@ -222,42 +223,103 @@ def test_formula_explorers_redraw_quickly_when_a_slider_moves():
 def test_the_training_explorer_labels_a_diverged_run():
     explorer = ow.training_explorer()
     explorer.update(optimizer="Momentum", learning_rate=10 ** 0.5)
-    assert explorer.run.diverged_at is not None
+    assert all(run.diverged_at is not None for run in explorer.runs)
     assert "diverged" in explorer.status.value
     assert "diverged" in explorer.curves.note.get_text()
     assert all(np.isfinite(a).all() for a in explorer.drawn_data().values())
     explorer.update(optimizer="Adam", learning_rate=0.01)
-    assert explorer.run.diverged_at is None and explorer.curves.note.get_text() == ""
+    assert all(run.diverged_at is None for run in explorer.runs)
+    assert explorer.curves.note.get_text() == ""
+    assert "median of 5 seeds" in explorer.status.value
+
+
+def test_the_training_explorer_trains_on_the_seeds_of_its_seed():
+    explorer = ow.training_explorer(seed=1)
+    explorer.update(optimizer="Adam", learning_rate=0.01)
+    assert [run.seed for run in explorer.runs] == list(seeds_from(1))
 
 
 def test_digits_runs_are_deterministic_and_cached():
-    first = runs.digits_run("Adam", 0.01)
-    assert runs.digits_run("Adam", 0.01) is first
-    again = runs.digits_run.__wrapped__("Adam", 0.01)
+    first = digits_runs.digits_run("Adam", 0.01)
+    assert digits_runs.digits_run("Adam", 0.01) is first
+    again = digits_runs.digits_run.__wrapped__("Adam", 0.01)
     assert again.loss == first.loss and again.val_loss == first.val_loss
-    assert len(first.loss) == runs.DIGITS_SETUP["epochs"]
+    assert len(first.loss) == digits_runs.DIGITS_SETUP["epochs"]
     assert first.epochs_to(10.0) == 1
     assert first.epochs_to(-1.0) is None
-    mixed = runs.digits_run("Adam", 0.01, "mixed units")
-    assert len(mixed.loss) == runs.DIGITS_SETUP["epochs"] and mixed.loss != first.loss
+    other_seed = digits_runs.digits_run("Adam", 0.01, seed=1)
+    assert other_seed.loss != first.loss                  # other weights, other batches
+    mixed = digits_runs.digits_run("Adam", 0.01, "mixed units")
+    assert len(mixed.loss) == digits_runs.DIGITS_SETUP["epochs"] and mixed.loss != first.loss
     with pytest.raises(ValueError, match="scaling"):
-        runs.digits_run("Adam", 0.01, "raw")
+        digits_runs.digits_run("Adam", 0.01, "raw")
 
 
-def test_mixed_unit_digits_really_have_mixed_scales():
-    x_standard = digits(n_train=runs.DIGITS_SETUP["n_train"]).x_train
-    x_mixed = runs.mixed_unit_digits()[0]
-    spread = x_mixed.std(axis=0)
-    spread = spread[spread > 0]
-    assert spread.max() / spread.min() > 100
-    assert x_standard.shape == x_mixed.shape == (runs.DIGITS_SETUP["n_train"], 64)
+def test_mixed_units_really_have_mixed_scales_and_leave_their_input_alone():
+    pixels = digits(n_train=digits_runs.DIGITS_SETUP["n_train"], standardize=False).x_train
+    x_mixed = digits_runs.to_mixed_units(pixels)
+    spread_ = x_mixed.std(axis=0)
+    spread_ = spread_[spread_ > 0]
+    assert spread_.max() / spread_.min() > 100
+    assert x_mixed.shape == pixels.shape == (digits_runs.DIGITS_SETUP["n_train"], 64)
+    assert x_mixed is not pixels and x_mixed.dtype == np.float32
 
 
-def test_best_run_skips_diverged_runs():
-    ok = runs.DigitsRun("SGD", 0.1, (1.0,), (0.5,), (0.9,))
-    bad = runs.DigitsRun("SGD", 1.0, (1.0,), (0.1,), (0.9,), diverged_at=2)
-    assert bad.final_val_loss == math.inf
-    assert runs.best_run([bad, ok]) is ok
+def fake_runs(name, lr, val_losses, diverged=()):
+    return tuple(digits_runs.DigitsRun(name, lr, (1.0,), (v,), (0.9,),
+                                       diverged_at=2 if i in diverged else None, seed=i)
+                 for i, v in enumerate(val_losses))
+
+
+def test_the_best_rate_is_judged_by_the_median_and_diverged_runs_count_as_infinite():
+    by_rate = {0.1: fake_runs("SGD", 0.1, [0.5, 0.5, 0.5, 0.5, 0.5]),
+               # the lowest single run, but three of five diverged: median inf
+               1.0: fake_runs("SGD", 1.0, [0.01, 0.2, 0.2, 0.2, 0.2], diverged=(1, 2, 3)),
+               0.01: fake_runs("SGD", 0.01, [0.05, 0.9, 0.4, 0.45, 0.9])}
+    assert digits_runs.median_final_val_loss(by_rate[1.0]) == math.inf
+    assert digits_runs.best_rate(by_rate) == 0.01         # median 0.45 < 0.5
+    assert not digits_runs.best_is_inside(by_rate)
+    assert digits_runs.best_runs({"SGD": by_rate})["SGD"] is by_rate[0.01]
+
+
+def test_the_sweep_widens_each_grid_until_the_best_rate_is_inside(monkeypatch):
+    # a loss that is lowest at 0.001 for one optimizer and at 100 for another
+    def fake_digits_runs(name, lr, seeds, scaling="standardized"):
+        target = 1e-3 if name == "Adam" else 100.0
+        return fake_runs(name, lr, [abs(math.log10(lr / target)) + 0.1 * s for s in seeds])
+    monkeypatch.setattr(digits_runs, "digits_runs", fake_digits_runs)
+    sweep = digits_runs.digits_sweep((0, 1, 2), ("Adam", "SGD"), rates=(0.01, 0.1, 1.0))
+    assert list(sweep["Adam"]) == [1e-4, 1e-3, 0.01, 0.1, 1.0]
+    assert list(sweep["SGD"]) == [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]
+    assert all(digits_runs.best_is_inside(by_rate) for by_rate in sweep.values())
+    with pytest.raises(ValueError, match="rates"):
+        digits_runs.digits_sweep((0,), ("Adam",), rates=(0.1,))
+
+
+def test_curves_over_seeds_keep_a_diverged_run_as_missing():
+    runs_ = (digits_runs.DigitsRun("SGD", 1.0, (2.0, 1.0, 0.5), (2.0, 1.0, 0.5), (0.5,) * 3),
+             digits_runs.DigitsRun("SGD", 1.0, (2.0,), (3.0,), (0.1,), diverged_at=2),
+             digits_runs.DigitsRun("SGD", 1.0, (1.0, 0.5, 0.25), (1.0, 0.5, 0.3), (0.9,) * 3))
+    curve = digits_runs.curves(runs_, "val_loss", epochs=3)
+    np.testing.assert_allclose(curve.median, [2.0, 0.75, 0.4])
+    np.testing.assert_array_equal(digits_runs.epochs_to(runs_, 0.6), [3.0, np.nan, 2.0])
+
+
+def test_the_surface_table_picks_the_start_of_a_plateau_and_reports_its_index():
+    table = runs.surface_comparison("quadratic", runs.SURFACE_RATES, steps=200, names=("AdaGrad",))
+    entry = table["AdaGrad"]
+    index = entry["rate_index"]
+    assert entry["learning_rate"] == runs.SURFACE_RATES[index]
+    assert 0 < index < len(runs.SURFACE_RATES) - 1
+    assert entry["by_rate"][index - 1] is None or entry["by_rate"][index - 1] > entry["steps"]
+    assert len(entry["all_steps"]) == 8 and np.median(entry["all_steps"]) == entry["steps"]
+
+
+def test_from_starts_runs_each_start_as_a_trajectory_would():
+    paths = runs.from_starts(opt.Adam(0.1), "rosenbrock", steps=40, n_starts=4)
+    for path, start in zip(paths, runs.ring_starts("rosenbrock", 4)):
+        alone = surfaces.trajectory(opt.Adam(0.1), "rosenbrock", start=start, steps=40)
+        np.testing.assert_allclose(path.points, alone.points, rtol=1e-12, atol=1e-15)
 
 
 def test_format_table_pads_columns():

@@ -4,21 +4,24 @@
   slider (formula explorer, < 100 ms);
 * :func:`race_explorer` -- the eight optimizers from one start with one learning rate
   (formula explorer);
-* :func:`training_explorer` -- retrains the small digits network (< 1 s, cached).
+* :func:`training_explorer` -- retrains the small digits network on five seeds (< 1 s, cached).
 
-The runs are in :mod:`.runs`, the figures they draw in :mod:`.figures`.
+The runs are in :mod:`.runs` and :mod:`.digits_runs`, the figures they draw in :mod:`.figures`.
 """
 from __future__ import annotations
 
 import math
 
 import ipywidgets as widgets
+import numpy as np
 
 from ... import optimizers as opt
 from ..explorer import BlitExplorer, Explorer, register
+from ..seeds import seeds_from
+from .digits_runs import best_runs, digits_runs, digits_sweep, final_val_losses
 from .figures import CurveFigure, PathFigure, step_axis_lengths_up_to
-from .runs import (SLIDER_KEYWORDS, SURFACE_NAMES, best_run, clip_start, default_hyperparameters,
-                   describe_run, digits_run, digits_sweep, path, race, surface_of)
+from .runs import (SLIDER_KEYWORDS, SURFACE_NAMES, clip_start, default_hyperparameters,
+                   describe_run, path, race, surface_of)
 
 NOTEBOOK = "03_optimizers"
 
@@ -188,12 +191,13 @@ def race_explorer(surface="rosenbrock", learning_rate=0.01, steps=100):
 # ------------------------------------------------------------------ the digits network
 
 class TrainingExplorer(Explorer):
-    """Train the digits network with a chosen optimizer and learning rate; the other seven
-    are drawn thin at their best rate of :data:`.runs.DIGITS_RATES` for comparison."""
+    """Train the digits network with a chosen optimizer and learning rate on the seeds of
+    ``seed`` (median and quartile band); the other seven are drawn thin, each at its best rate
+    of :data:`.digits_runs.DIGITS_RATES` for comparison."""
 
     retraining = True
 
-    def __init__(self, optimizer="Adam", learning_rate=0.01):
+    def __init__(self, optimizer="Adam", learning_rate=0.01, seed=0):
         controls = {
             "optimizer": widgets.Dropdown(options=opt.OPTIMIZER_NAMES, value=optimizer,
                                           description="optimizer", style=_STYLE),
@@ -202,33 +206,38 @@ class TrainingExplorer(Explorer):
                                                     description="learning rate", style=_STYLE,
                                                     continuous_update=False),
         }
+        self.seeds = seeds_from(seed)
         super().__init__(controls, figsize=(9.5, 3.4),
-                         title="Training the digits network")
+                         title=f"Training the digits network ({len(self.seeds)} seeds)")
         self.curves = CurveFigure(self.figure)
-        self.run = None
+        self.runs = None
 
     def draw(self, optimizer, learning_rate):
-        sweep = digits_sweep()
-        runs = {name: best_run(sweep[name]) for name in opt.OPTIMIZER_NAMES}
-        labels = {name: f"{name} (best lr {run.learning_rate:g})" for name, run in runs.items()}
-        chosen = digits_run(optimizer, float(learning_rate))
-        runs[optimizer] = chosen
+        best = best_runs(digits_sweep(self.seeds))
+        labels = {name: f"{name} (best lr {runs[0].learning_rate:g})" for name, runs in best.items()}
+        chosen = digits_runs(optimizer, float(learning_rate), self.seeds)
+        best[optimizer] = chosen
         labels[optimizer] = f"{optimizer}, lr {learning_rate:.3g}"
-        self.run = chosen
-        for key, value in self.curves.show(runs, highlight=optimizer, labels=labels).items():
+        self.runs = chosen
+        for key, value in self.curves.show(best, highlight=optimizer, labels=labels).items():
             self.record(key, value)
-        if chosen.diverged_at is not None:
-            text = (f"{optimizer} diverged in epoch {chosen.diverged_at} at lr "
-                    f"{learning_rate:.3g}: curves stop there")
+        diverged = [run.diverged_at for run in chosen if run.diverged_at is not None]
+        if diverged:
+            text = (f"{optimizer} diverged on {len(diverged)} of {len(chosen)} seeds at lr "
+                    f"{learning_rate:.3g}: the median stops where most runs stop")
             self.curves.note.set_text(text)
             self.set_status(text)
         else:
             self.curves.note.set_text("")
-            self.set_status(f"{optimizer}, lr {learning_rate:.3g}: final validation loss "
-                            f"{chosen.val_loss[-1]:.3f}, accuracy {chosen.val_accuracy[-1]:.1%}")
+            losses = final_val_losses(chosen)
+            accuracy = np.median([run.val_accuracy[-1] for run in chosen])
+            self.set_status(f"{optimizer}, lr {learning_rate:.3g}: final validation loss, median "
+                            f"of {len(chosen)} seeds {np.median(losses):.3f} (from "
+                            f"{losses.min():.3f} to {losses.max():.3f}), accuracy {accuracy:.1%}")
 
 
 @register(NOTEBOOK, TrainingExplorer)
-def training_explorer(optimizer="Adam", learning_rate=0.01):
-    """Retrain the digits network with a chosen optimizer and learning rate (< 1 s, cached)."""
-    return TrainingExplorer(optimizer, learning_rate)
+def training_explorer(optimizer="Adam", learning_rate=0.01, seed=0):
+    """Retrain the digits network with a chosen optimizer and learning rate on the seeds of
+    ``seed`` (< 1 s, cached)."""
+    return TrainingExplorer(optimizer, learning_rate, seed)

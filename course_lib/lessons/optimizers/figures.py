@@ -5,8 +5,10 @@ explorers reuse (each figure kind is drawn by one helper).
   and the loss above the minimum per step (right). The contour background of each surface
   is computed once and cached; a redraw only moves lines. :func:`plot_paths` draws one.
 * :class:`CurveFigure` -- training and validation loss per epoch of the digits network,
-  one colour per optimizer. :func:`plot_curves` draws one.
-* :func:`plot_surface_gallery`, :func:`plot_series`, :func:`plot_lr_sweep`.
+  one median line per optimizer, the chosen one with its spread over seeds (the explorer's).
+* :func:`plot_surface_gallery`, :func:`plot_series`; on the digits, over seeds:
+  :func:`plot_lr_sweep`, :func:`plot_best_curves` (small multiples) and
+  :func:`plot_band_curves`.
 """
 from __future__ import annotations
 
@@ -17,9 +19,9 @@ import numpy as np
 from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 from ... import optimizers as opt
-from ..figures import OPTIMIZER_COLORS, PALETTE, label
-from .runs import (DIGITS_SETUP, GAP_FLOOR, SURFACE_NAMES, best_run, exit_step, loss_gap,
-                   lowest_loss, surface_of)
+from ..figures import OPTIMIZER_COLORS, PALETTE, label, plot_band
+from .digits_runs import DIGITS_SETUP, curves, final_val_losses
+from .runs import GAP_FLOOR, SURFACE_NAMES, exit_step, loss_gap, lowest_loss, surface_of
 
 #: The range of the loss axis, the same for every surface (a diverging run leaves it at
 #: the top, as its path leaves the map).
@@ -294,40 +296,96 @@ def plot_series(series, *, xlabel="step", ylabel, title, logy=True, figsize=(6.0
     return fig, drawn
 
 
-def plot_lr_sweep(sweep, *, title, figsize=(6.5, 3.4), ylim=(0.05, 5.0)):
-    """Final validation loss against the learning rate, one line per optimizer, its best
-    rate circled (``sweep``: name -> list of DigitsRun). Diverged runs are drawn at the top
-    edge with an x. Returns (figure, drawn arrays)."""
+def _few_log_ticks(ax, *axis_names):
+    """Labelled decades only, no minor ticks, on the named log axes of ``ax`` (and of the
+    axes sharing them): small multiples stay readable and draw several times faster."""
+    for name in axis_names:
+        axis = getattr(ax, f"{name}axis")
+        axis.set_major_locator(LogLocator(base=10.0, numticks=5))
+        axis.set_minor_locator(NullLocator())
+
+
+def plot_lr_sweep(sweep, *, title, figsize=(10.0, 4.4), ylim=(0.05, 5.0)):
+    """Final validation loss against the learning rate, one small panel per optimizer.
+
+    ``sweep``: name -> dict rate -> runs over seeds (``digits_runs.digits_sweep``). Each seed
+    is a dot, the median a line; the best rate (lowest median) is circled. A diverged run
+    is drawn as an x at the top edge. Returns (figure, drawn medians per optimizer).
+    """
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=figsize)
+    names = list(sweep)
+    fig, axes = plt.subplots(2, math.ceil(len(names) / 2), figsize=figsize, sharex=True,
+                             sharey=True)
+    every_rate = sorted({lr for by_rate in sweep.values() for lr in by_rate})
     drawn = {}
-    for name, runs in sweep.items():
-        rates = np.array([r.learning_rate for r in runs])
-        losses = np.array([min(r.final_val_loss, ylim[1]) for r in runs])
+    for ax, name in zip(axes.flat, names):
         color = OPTIMIZER_COLORS[name]
-        ax.plot(rates, losses, "-o", color=color, ms=4, label=name)
-        bad = np.array([r.diverged_at is not None for r in runs])
-        if bad.any():
-            ax.plot(rates[bad], losses[bad], "x", color=color, ms=9, mew=2)
-        best = best_run(runs)
-        ax.plot(best.learning_rate, best.final_val_loss, "o", ms=11, mfc="none", mec=color, mew=2)
-        drawn[name] = losses
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_ylim(*ylim)
-    label(ax, "learning rate", "final validation loss (cross-entropy)", title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    fig.tight_layout()
+        rates = np.array(sorted(sweep[name]))
+        values = np.array([final_val_losses(sweep[name][lr]) for lr in rates])   # (rates, seeds)
+        medians = np.median(values, axis=1)
+        x = np.repeat(rates, values.shape[1])
+        y = values.ravel()
+        finite = np.isfinite(y)
+        ax.plot(x[finite], y[finite], "o", color=color, ms=3, alpha=0.5)
+        ax.plot(x[~finite], np.full((~finite).sum(), ylim[1]), "x", color=color, ms=7, mew=1.5)
+        ax.plot(rates, np.minimum(medians, ylim[1]), "-", color=color, lw=1.8)
+        best = int(np.argmin(medians))
+        ax.plot(rates[best], medians[best], "o", ms=11, mfc="none", mec=PALETTE["black"], mew=1.5)
+        ax.set_title(f"{name}: best {rates[best]:g}", fontsize=10)
+        drawn[name] = medians
+    axes.flat[0].set_xscale("log")
+    axes.flat[0].set_yscale("log")
+    axes.flat[0].set_ylim(*ylim)
+    axes.flat[0].set_xlim(every_rate[0] / 3, every_rate[-1] * 3)
+    _few_log_ticks(axes.flat[0], "x", "y")
+    for ax in axes[-1]:
+        ax.set_xlabel("learning rate")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("val. cross-entropy")
+    fig.suptitle(title)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.86, wspace=0.12, hspace=0.35)
     return fig, drawn
 
+
+def plot_best_curves(best, *, key="val_loss", title, figsize=(10.0, 4.4), ylim=(0.05, 3.0)):
+    """Small multiples: one panel per optimizer, its ``key`` curve at its best rate (median
+    over seeds with the quartile band), the other optimizers' medians thin and grey behind.
+
+    ``best``: name -> runs over seeds at that optimizer's best rate. Returns (figure, the
+    median curves drawn).
+    """
+    import matplotlib.pyplot as plt
+    names = list(best)
+    spreads = {name: curves(runs, key) for name, runs in best.items()}
+    epochs = np.arange(1, DIGITS_SETUP["epochs"] + 1)
+    fig, axes = plt.subplots(2, math.ceil(len(names) / 2), figsize=figsize, sharex=True,
+                             sharey=True)
+    for ax, name in zip(axes.flat, names):
+        for other in names:
+            if other != name:
+                ax.plot(epochs, spreads[other].median, color=PALETTE["grey"], lw=0.8, alpha=0.6)
+        plot_band(ax, epochs, spreads[name], color=OPTIMIZER_COLORS[name], alpha=0.3)
+        ax.set_title(f"{name} (lr {best[name][0].learning_rate:g})", fontsize=10)
+    axes.flat[0].set_yscale("log")
+    axes.flat[0].set_ylim(*ylim)
+    axes.flat[0].xaxis.set_major_locator(MaxNLocator(5, integer=True))
+    _few_log_ticks(axes.flat[0], "y")
+    for ax in axes[-1]:
+        ax.set_xlabel("epoch")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("val. cross-entropy" if key == "val_loss" else "cross-entropy")
+    fig.suptitle(title)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.86, wspace=0.12, hspace=0.35)
+    return fig, {name: sp.median for name, sp in spreads.items()}
 
 
 # --------------------------------------------------------------------------- curve figure
 
 class CurveFigure:
-    """Training (left) and validation (right) loss per epoch, one line per optimizer.
+    """Training (left) and validation (right) loss per epoch, one median line per optimizer.
 
-    :meth:`show` takes name -> DigitsRun and a highlighted name (drawn bold; the others thin).
+    :meth:`show` takes name -> runs over seeds and a highlighted name, drawn bold with its
+    quartile band; the others thin.
     """
 
     def __init__(self, figure, names=opt.OPTIMIZER_NAMES, *, title=None,
@@ -336,6 +394,7 @@ class CurveFigure:
         self.names = tuple(names)
         self.axes = dict(zip(("loss", "val_loss"), figure.subplots(1, 2)))
         self.lines = {key: {} for key in self.axes}
+        self.bands = {key: None for key in self.axes}
         for (key, ax), ylim in zip(self.axes.items(), ylims):
             for name in self.names:
                 (self.lines[key][name],) = ax.plot([], [], color=OPTIMIZER_COLORS[name],
@@ -353,22 +412,32 @@ class CurveFigure:
         figure.subplots_adjust(left=0.07, right=0.76, bottom=0.14, top=0.86, wspace=0.25)
 
     def show(self, runs, highlight=None, labels=None):
-        """Draw ``runs`` (name -> DigitsRun). Returns a dict of the arrays drawn."""
+        """Draw ``runs`` (name -> runs over seeds): medians, and the highlighted one's band.
+        Returns a dict of the median curves drawn."""
         drawn = {}
         labels = labels or {}
-        for key in self.axes:
+        for key, ax in self.axes.items():
+            if self.bands[key] is not None:
+                self.bands[key].remove()
+                self.bands[key] = None
             for name, line in self.lines[key].items():
-                run = runs.get(name)
-                values = () if run is None else getattr(run, key)
-                epochs = np.arange(1, len(values) + 1)
-                line.set_data(epochs, values)
                 bold = highlight is None or name == highlight
+                if name not in runs:
+                    line.set_data([], [])
+                    continue
+                sp = curves(runs[name], key)
+                finite = np.isfinite(sp.median)
+                epochs = np.arange(1, len(sp.median) + 1)
+                line.set_data(epochs[finite], sp.median[finite])
                 line.set_linewidth(2.6 if bold else 1.1)
                 line.set_alpha(1.0 if bold else 0.45)
                 line.set_zorder(4 if bold else 2)
                 line.set_label(labels.get(name, name))
-                if run is not None:
-                    drawn[f"{name} {key}"] = np.asarray(values, dtype=float)
+                drawn[f"{name} {key}"] = sp.median[finite]
+                if name == highlight:
+                    self.bands[key] = ax.fill_between(epochs[finite], sp.low[finite],
+                                                      sp.high[finite], color=OPTIMIZER_COLORS[name],
+                                                      alpha=0.25, linewidth=0, zorder=3)
         if self.axes["val_loss"].get_legend() is not None:
             self.axes["val_loss"].get_legend().remove()
         self.axes["val_loss"].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
@@ -376,11 +445,17 @@ class CurveFigure:
         return drawn
 
 
-def plot_curves(runs, *, highlight=None, labels=None, title=None, figsize=(9.5, 3.4)):
-    """A new pyplot figure with :class:`CurveFigure`; returns (figure, drawn arrays)."""
-    import matplotlib.pyplot as plt
-    fig = plt.figure(figsize=figsize)
-    cf = CurveFigure(fig, [n for n in opt.OPTIMIZER_NAMES if n in runs], title=title)
-    drawn = cf.show(runs, highlight=highlight, labels=labels)
-    return fig, drawn
-
+def plot_band_curves(runs, *, key="loss", ax, title, ylabel="training loss (cross-entropy)"):
+    """On ``ax``, each entry of ``runs`` (label -> runs over seeds; labels start with an
+    optimizer's name) as its median ``key`` curve with the quartile band. Returns the medians."""
+    drawn = {}
+    for text, group in runs.items():
+        sp = curves(group, key)
+        epochs = np.arange(1, len(sp.median) + 1)
+        plot_band(ax, epochs, sp, color=OPTIMIZER_COLORS[text.split()[0]], label=text)
+        drawn[text] = sp.median
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+    label(ax, "epoch", ylabel, title)
+    ax.legend(loc="upper right")
+    return drawn

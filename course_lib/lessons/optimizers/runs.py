@@ -6,29 +6,30 @@ On the surfaces (every run is a ``course_lib.surfaces.Descent``, the course's on
 * :func:`race` -- the eight optimizers from one start with the same learning rate, cached
   and extended on demand as the steps slider moves;
 * :func:`surface_comparison` -- each optimizer from a ring of starts at a grid of learning
-  rates, at its best rate: the "speed" and "quality" columns of the notebook's table.
+  rates, at its best rate: the "speed" and "quality" columns of the notebook's table;
+* :func:`from_starts` -- one optimizer from the ring of starts: the claims made on the
+  surfaces are checked from every start, not from the one drawn.
 
-On the digits (through ``course_lib.lessons.digits``):
-
-* :func:`digits_run` -- the small digits network trained with one optimizer and rate (cached);
-* :func:`digits_sweep` -- every optimizer at every rate of :data:`DIGITS_RATES`.
+The digits experiments are in :mod:`.digits_runs`.
 """
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from ... import optimizers as opt
 from ... import surfaces
 from ..._validation import check_choice, check_positive
-from ...layers import Dense
-from ..digits import digits, train_on_digits
 
 #: The surfaces of the notebook, in the order they are taught.
 SURFACE_NAMES = ("quadratic", "rosenbrock", "saddle", "multimodal")
+
+#: The learning rates of the speed/quality table on the surfaces, half a decade apart. The grid
+#: reaches past every optimizer's best rate on every surface (AdaGrad on the quadratic needs
+#: its fewest steps from about 30 upwards, a plateau, see :func:`surface_comparison`).
+SURFACE_RATES = tuple(float(10.0 ** e) for e in np.arange(-3.0, 2.01, 0.5))
 
 #: Loss gaps below this are drawn at this value on the log axis (the run has converged).
 GAP_FLOOR = 1e-12
@@ -171,13 +172,16 @@ def surface_comparison(surface, learning_rates, *, steps=200, threshold=1e-3, n_
     A run "reaches" the surface when its loss above the minimum falls below ``threshold``
     and stays there (``surfaces.settling_step``); a diverged run never reaches it. For each
     optimizer and rate the score is the median over starts of the steps needed
-    (``steps + 1`` when not reached); the best rate has the lowest median, then the lowest
-    median final loss.
+    (``steps + 1`` when not reached); the best rate has the lowest median. Among rates that
+    reach it in equally few steps (a plateau), the best is the smallest; among rates that
+    never reach it, the one with the lowest median final loss.
 
     Returns a dict name -> dict with ``learning_rate`` (best), ``steps`` (median steps to the
     threshold, ``None`` if most starts never reach it), ``final`` (median final loss above
     the minimum; ``inf`` if most runs diverged), ``reached`` (fraction of starts that reached
-    it) and ``by_rate`` (the median steps at every rate, ``None`` where not reached).
+    it), ``by_rate`` (the median steps at every rate, ``None`` where not reached),
+    ``rate_index`` (the best rate's index in the grid) and ``all_steps`` (the steps needed
+    from each start at the best rate, ``steps + 1`` where not reached).
     """
     surface = surface_of(surface)
     starts = ring_starts(surface, n_starts)
@@ -192,14 +196,27 @@ def surface_comparison(surface, learning_rates, *, steps=200, threshold=1e-3, n_
                      for run in runs]
             needed = [steps + 1 if r is None else r for r in reach]
             final = [math.inf if run.diverged else max(run.losses[-1] - f_min, 0.0) for run in runs]
-            rows.append((float(np.median(needed)), float(np.median(final)), float(lr),
-                         float(np.mean([r is not None for r in reach]))))
-        by_rate = [None if r[0] > steps else r[0] for r in rows]
-        median_steps, median_final, best_lr, reached = min(rows)
+            median_steps, median_final = float(np.median(needed)), float(np.median(final))
+            # reached: fewest steps, then smallest rate; not reached: lowest final loss
+            key = (median_steps, median_final if median_steps > steps else 0.0, float(lr))
+            rows.append((key, median_final, float(np.mean([r is not None for r in reach])),
+                         tuple(needed)))
+        by_rate = [None if r[0][0] > steps else r[0][0] for r in rows]
+        best = min(range(len(rows)), key=lambda i: rows[i][0])
+        (median_steps, _, best_lr), median_final, reached, needed = rows[best]
         table[name] = {"learning_rate": best_lr,
                        "steps": None if median_steps > steps else median_steps,
-                       "final": median_final, "reached": reached, "by_rate": by_rate}
+                       "final": median_final, "reached": reached, "by_rate": by_rate,
+                       "rate_index": best, "all_steps": needed}
     return table
+
+
+def from_starts(optimizer, surface, steps, n_starts=8):
+    """``optimizer`` from each of the :func:`ring_starts` of ``surface``, run together in one
+    :class:`~course_lib.surfaces.Descent`: a list of ``n_starts`` trajectories."""
+    starts = ring_starts(surface, n_starts)
+    descent = surfaces.Descent(optimizer, surface_of(surface), starts).advance(steps)
+    return [descent.trajectory(j) for j in range(len(starts))]
 
 
 def exit_step(surface, points):
@@ -223,122 +240,6 @@ def describe_run(surface, trajectory, name):
         return (f"{name} left the plot at step {gone} and came back; "
                 f"final loss above the minimum {final:.2g}.")
     return f"{name}: final loss above the minimum {final:.2g} after {len(trajectory.points) - 1} steps."
-
-
-# -------------------------------------------------------------------------------- digits
-
-#: The digits experiment of the notebook: a 64-32-10 ReLU network on a 600-example slice
-#: of the course's training split, 15 epochs of mini-batches of 64 (about 0.1 s a run).
-DIGITS_SETUP = {"n_train": 600, "hidden": 32, "epochs": 15, "batch_size": 64, "seed": 0}
-
-#: The learning rates every optimizer is tried with on the digits (a decade apart).
-DIGITS_RATES = (0.001, 0.01, 0.1, 1.0)
-
-
-def feature_scales(n_features=64, low=0.01, high=10.0, seed=0):
-    """The per-feature unit factors of the "mixed units" digits: log-uniform in [low, high]."""
-    rng = np.random.default_rng(seed)
-    return (10.0 ** rng.uniform(np.log10(low), np.log10(high), size=n_features)).astype(np.float32)
-
-
-@functools.lru_cache(maxsize=1)
-def mixed_unit_digits():
-    """``(x_train, y_train, x_val, y_val)``: the experiment's digits in "mixed units".
-
-    The raw pixels in [0, 1] of ``digits(n_train, standardize=False)``, each feature
-    multiplied by its factor of :func:`feature_scales`, as if every feature had been
-    measured in its own unit and never normalised. Read-only arrays.
-    """
-    split = digits(n_train=DIGITS_SETUP["n_train"], standardize=False)
-    factors = feature_scales()
-    arrays = ((split.x_train * factors).astype(np.float32), split.y_train,
-              (split.x_val * factors).astype(np.float32), split.y_val)
-    for a in arrays:
-        a.flags.writeable = False
-    return arrays
-
-
-def digits_layers(hidden=DIGITS_SETUP["hidden"]):
-    """The layers of the digits network, new ones each call: Dense(hidden, relu) -> Dense(10, softmax)."""
-    return [Dense(hidden, activation="relu"), Dense(10, activation="softmax")]
-
-
-@dataclass(frozen=True)
-class DigitsRun:
-    """The history of one training run of the digits network.
-
-    Attributes:
-        loss, val_loss, val_accuracy: per-epoch values (tuples; only finite values: a run
-            that diverged stops at its last finite epoch).
-        diverged_at: the epoch (1-based) in which the loss became NaN/inf, else ``None``.
-    """
-
-    name: str
-    learning_rate: float
-    loss: tuple
-    val_loss: tuple
-    val_accuracy: tuple
-    diverged_at: int | None = None
-
-    def epochs_to(self, threshold, key="loss"):
-        """The first epoch (1-based) whose ``key`` is below ``threshold``, or ``None``."""
-        values = np.asarray(getattr(self, key))
-        hit = np.flatnonzero(values < threshold)
-        return int(hit[0]) + 1 if hit.size else None
-
-    @property
-    def final_val_loss(self):
-        """The last epoch's validation loss; ``inf`` if the run diverged."""
-        return math.inf if self.diverged_at is not None or not self.val_loss else self.val_loss[-1]
-
-
-def _fit_mixed_units(optimizer, epochs, seed):
-    """``train_on_digits`` on :func:`mixed_unit_digits`, which it cannot load: the same
-    build, compile and fit, returning the history."""
-    from ...model import Sequential
-    x_train, y_train, x_val, y_val = mixed_unit_digits()
-    model = Sequential(digits_layers(), seed=seed)
-    model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model.fit(x_train, y_train, epochs=epochs, batch_size=DIGITS_SETUP["batch_size"],
-                     validation_data=(x_val, y_val), verbose=0, on_divergence="stop")
-
-
-@functools.lru_cache(maxsize=512)
-def digits_run(name, learning_rate, scaling="standardized", epochs=DIGITS_SETUP["epochs"],
-               seed=DIGITS_SETUP["seed"]):
-    """Train the digits network with optimizer ``name`` at ``learning_rate`` (cached).
-
-    ``scaling="standardized"``: the course's split, every pixel standardised with training
-    statistics; ``"mixed units"``: :func:`mixed_unit_digits`. Every run starts from the
-    same initial weights (``seed``) and sees the same batches. A diverging run stops at the
-    first NaN/inf loss. Returns a :class:`DigitsRun`.
-    """
-    check_choice("name", name, opt.OPTIMIZER_NAMES)
-    check_choice("scaling", scaling, ("standardized", "mixed units"))
-    learning_rate = check_positive("learning_rate", learning_rate)
-    optimizer = opt.get(name, learning_rate=learning_rate)
-    with np.errstate(all="ignore"):   # a diverging run overflows before it is stopped
-        if scaling == "standardized":
-            _, history = train_on_digits(digits_layers(), optimizer, epochs=epochs,
-                                         batch_size=DIGITS_SETUP["batch_size"], seed=seed,
-                                         n_train=DIGITS_SETUP["n_train"])
-        else:
-            history = _fit_mixed_units(optimizer, epochs, seed)
-    logs = history.history
-    diverged = getattr(history, "diverged_at", None)
-    return DigitsRun(name, float(learning_rate), tuple(logs.get("loss", ())),
-                     tuple(logs.get("val_loss", ())), tuple(logs.get("val_accuracy", ())),
-                     None if diverged is None else int(diverged[0]) + 1)
-
-
-def digits_sweep(names=opt.OPTIMIZER_NAMES, rates=DIGITS_RATES, scaling="standardized"):
-    """Every optimizer of ``names`` at every rate of ``rates``: dict name -> list of runs."""
-    return {name: [digits_run(name, float(lr), scaling) for lr in rates] for name in names}
-
-
-def best_run(runs):
-    """The run with the lowest final validation loss (diverged runs count as inf)."""
-    return min(runs, key=lambda r: r.final_val_loss)
 
 
 #: The source material's summary table: convergence speed and quality, in stars

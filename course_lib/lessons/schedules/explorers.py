@@ -1,7 +1,7 @@
 """Explorers of the notebook on learning-rate schedules and callbacks.
 
 :func:`schedule_explorer` draws formulas only (< 100 ms a redraw); :func:`training_explorer`
-retrains a small digits network (< 1 s a redraw, each run cached).
+retrains a small digits network on five seeds (< 1 s a redraw, each run cached).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from matplotlib.ticker import MaxNLocator, NullLocator
 from ..digits import digits
 from ..explorer import BlitExplorer, Explorer, register
 from ..figures import PALETTE, ROLE_COLORS
+from ..seeds import seeds_from, spread
 from .figures import SCHEDULE_COLORS, rate_axes
 from .runs import (BUDGET_SCHEDULES, SCHEDULE_NAMES, budget_callbacks, budget_schedule,
                    plotted_steps, rates_of, schedule_in_epochs, steps_per_epoch, train_digits)
@@ -154,8 +155,10 @@ def schedule_explorer(**kwargs):
 class TrainingExplorer(Explorer):
     """Retrain a small digits network with a chosen schedule; compare with a constant rate.
 
-    600 training examples, batch 64 (10 steps per epoch), SGD with momentum 0.9. Each run is
-    cached by its control values, so revisiting a setting is instant.
+    600 training examples, batch 64 (10 steps per epoch), SGD with momentum 0.9, on each of
+    the five seeds of ``seed`` (``seeds_from(seed)``): the curves are medians over the seeds,
+    the bands their quartiles. Each run is cached by its control values and seed, so
+    revisiting a setting is instant.
     """
 
     N_TRAIN = 600
@@ -163,7 +166,8 @@ class TrainingExplorer(Explorer):
 
     retraining = True
 
-    def __init__(self, schedule="1cycle", learning_rate=0.1, epochs=12):
+    def __init__(self, schedule="1cycle", learning_rate=0.1, epochs=12, seed=0):
+        self.seeds = seeds_from(seed)
         style = {"description_width": "initial"}
         controls = {
             "schedule": widgets.Dropdown(options=BUDGET_SCHEDULES[1:], value=schedule,
@@ -174,7 +178,7 @@ class TrainingExplorer(Explorer):
             "epochs": widgets.IntSlider(value=epochs, min=4, max=20, step=2,
                                         description="epochs (budget)", style=style),
         }
-        super().__init__(controls, figsize=(9.0, 3.8), title="Training explorer")
+        super().__init__(controls, figsize=(9.0, 4.3), title="Training explorer")
         self.spe = steps_per_epoch(self.N_TRAIN, self.BATCH)
         fig = self.figure
         self.loss_ax, self.acc_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
@@ -183,6 +187,7 @@ class TrainingExplorer(Explorer):
         self.lr_ax.set_yscale("log")
         self.loss_ax.set_yscale("log")
         self.lines = {}
+        self.bands = {}
         for role, color, dots in (("baseline", ROLE_COLORS["baseline"], True),
                                   ("schedule", SCHEDULE_COLORS["1cycle"], False)):
             self.lines[role, "loss"], = self.loss_ax.plot([], [], color=color, lw=1.2, alpha=0.8,
@@ -198,18 +203,20 @@ class TrainingExplorer(Explorer):
         self.lr_ax.set_ylabel("learning rate (dash-dot)")
         self.acc_ax.set_xlabel("epoch")
         self.acc_ax.set_ylabel("validation accuracy")
-        self.acc_ax.set_title("validation accuracy")
+        self.acc_ax.set_title(f"validation accuracy, {len(self.seeds)} seeds", fontsize=10)
         ink = PALETTE["black"]
-        self.legend = self.acc_ax.legend(
+        # Above the panels: inside them it would cover the curves of a failing run.
+        self.legend = fig.legend(
             [Line2D([], [], color=ROLE_COLORS["baseline"], ls=":", lw=2),
              Line2D([], [], color=SCHEDULE_COLORS["1cycle"], lw=2),
              Line2D([], [], color=ink, lw=1.2), Line2D([], [], color=ink, lw=2.2, dashes=(5, 2)),
              Line2D([], [], color=ink, lw=1.0, ls="-.")],
-            ["constant rate", "schedule", "training loss", "validation loss",
-             "learning rate (right axis)"], loc="lower right", fontsize=8)
+            ["constant rate", "schedule", "training loss (median)",
+             "validation loss (median; band: quartiles)", "learning rate (right axis)"],
+            loc="upper center", ncol=3, fontsize=8, frameon=False)
         self.warning = self.loss_ax.text(0.02, 0.03, "", transform=self.loss_ax.transAxes,
                                          color=PALETTE["vermillion"], fontsize=9)
-        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.13, top=0.9, wspace=0.42)
+        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.78, wspace=0.42)
         # Minor ticks of log axes cost most of a redraw; major decades are enough here.
         for axis in (self.loss_ax.yaxis, self.lr_ax.yaxis):
             axis.set_minor_locator(NullLocator())
@@ -217,45 +224,75 @@ class TrainingExplorer(Explorer):
             axis.set_major_locator(MaxNLocator(6, integer=True))
 
     @staticmethod
-    @functools.lru_cache(maxsize=256)
-    def run(schedule, learning_rate, epochs):
+    @functools.lru_cache(maxsize=1024)
+    def run(schedule, learning_rate, epochs, seed=0):
         """One training (cached): returns (history, rates per step)."""
         spe = steps_per_epoch(TrainingExplorer.N_TRAIN, TrainingExplorer.BATCH)
         lr = budget_schedule(schedule, learning_rate, epochs, spe)
         _, history, log = train_digits(lr, epochs, batch_size=TrainingExplorer.BATCH,
                                        callbacks=budget_callbacks(schedule, epochs),
-                                       n_train=TrainingExplorer.N_TRAIN, seed=0)
+                                       n_train=TrainingExplorer.N_TRAIN, seed=seed)
         return history, np.array(log.rates)
+
+    def _over_seeds(self, schedule, learning_rate, epochs):
+        """The runs of every seed: per key, a Spread of curves (seeds, epochs), NaN after a
+        divergence; the rates of the first seed; the epochs (1-based) runs diverged in."""
+        curves = {key: np.full((len(self.seeds), epochs), np.nan)
+                  for key in ("loss", "val_loss", "val_accuracy")}
+        diverged = []
+        for i, seed in enumerate(self.seeds):
+            history, rates = self.run(schedule, learning_rate, epochs, seed)
+            for key, values in curves.items():
+                logged = history.history.get(key, [])
+                values[i, :len(logged)] = logged
+            if history.diverged_at is not None:
+                diverged.append(history.diverged_at[0] + 1)
+            if i == 0:
+                first_rates = rates
+        return {key: spread(values) for key, values in curves.items()}, first_rates, diverged
+
+    def _band(self, ax, role, key, x, curve, color):
+        old = self.bands.pop((role, key), None)
+        if old is not None:
+            old.remove()
+        self.bands[role, key] = ax.fill_between(x, curve.low, curve.high, color=color,
+                                                alpha=0.18, lw=0)
 
     def draw(self, schedule, learning_rate, epochs):
         learning_rate = float(f"{learning_rate:.6g}")   # one cache entry per slider position
         color = SCHEDULE_COLORS[schedule]
+        n = len(self.seeds)
         summary, problems = [], []
         losses, accuracies, rates_all = [], [], []
         for role, name in (("baseline", "constant"), ("schedule", schedule)):
-            history, rates = self.run(name, learning_rate, epochs)
-            h = history.history
-            x = np.arange(1, len(h.get("loss", [])) + 1)
+            curves, rates, diverged = self._over_seeds(name, learning_rate, epochs)
+            role_color = color if role == "schedule" else ROLE_COLORS["baseline"]
+            x = np.arange(1, epochs + 1)
             for key in ("loss", "val_loss", "val_accuracy"):
-                y = np.asarray(h.get(key, []), dtype=float)
-                self.lines[role, key].set_data(x, y)
-                self.record(f"{role} {key}", y)
+                median = curves[key].median
+                self.lines[role, key].set_data(x, median)
+                self.record(f"{role} {key}", median[np.isfinite(median)])
+            self._band(self.loss_ax, role, "val_loss", x, curves["val_loss"], role_color)
+            self._band(self.acc_ax, role, "val_accuracy", x, curves["val_accuracy"], role_color)
             self.lines[role, "rate"].set_data(np.arange(len(rates)) / self.spe, rates)
             self.record(f"{role} rate", rates)
             if role == "schedule":
                 for key in ("loss", "val_loss", "val_accuracy", "rate"):
                     self.lines[role, key].set_color(color)
-            losses += [*h.get("loss", []), *h.get("val_loss", [])]
-            accuracies += h.get("val_accuracy", [])
+            for key in ("loss", "val_loss"):
+                losses += [v for v in curves[key].median if np.isfinite(v)]
+            accuracies += [v for v in curves["val_accuracy"].median if np.isfinite(v)]
             rates_all += list(rates)
             label = "constant rate" if role == "baseline" else name
-            if h.get("val_accuracy"):
-                summary.append(f"{label}: val acc {h['val_accuracy'][-1]:.3f}, "
-                               f"val loss {h['val_loss'][-1]:.3f}")
-            if history.diverged_at is not None:
-                problems.append(f"{label} diverged (loss NaN/inf) in epoch "
-                                f"{history.diverged_at[0] + 1}; its curves end there")
-            elif len(h.get("loss", [])) > 1 and h["loss"][-1] > h["loss"][0]:
+            final_accuracy = curves["val_accuracy"].values[:, -1]
+            if np.isfinite(final_accuracy).any():
+                summary.append(f"{label}: val acc {np.nanmedian(final_accuracy):.3f} "
+                               f"(median of {np.isfinite(final_accuracy).sum()} seeds)")
+            growth = curves["loss"].values[:, -1] / curves["loss"].values[:, 0]
+            if diverged:
+                problems.append(f"{label} diverged (loss NaN/inf) on {len(diverged)} of {n} "
+                                f"seeds, from epoch {min(diverged)}; its curves end there")
+            elif epochs > 1 and np.median(growth) > 1:
                 problems.append(f"{label} is unstable: its loss ended above the first epoch's "
                                 "(rate too high)")
         self.legend.get_texts()[1].set_text(schedule)

@@ -5,13 +5,15 @@ Each figure kind of the notebook is drawn by one helper:
 * :func:`plot_rates` (and :func:`rate_figure`) -- learning rate against the optimizer step,
   with the epoch on a secondary axis, over exactly the training the schedule is used in;
 * :func:`plot_callback_timeline` -- one training run with the events the callbacks reacted to;
-* :func:`plot_range_test` -- the learning-rate range test, loss against rate on a log axis.
+* :func:`plot_range_test` -- the learning-rate range test, loss against rate on a log axis;
+* :func:`plot_comparison` -- schedules over several seeds: validation-loss curves with their
+  quartile bands, and each seed's final value.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..figures import PALETTE, ROLE_COLORS
+from ..figures import PALETTE, ROLE_COLORS, plot_band
 from .runs import rates_of
 
 #: One colour per schedule, the same in every figure of the notebook.
@@ -163,9 +165,16 @@ def plot_callback_timeline(axes, history, *, reductions=(), would_stop_at=None,
 
 def plot_range_test(ax, result, *, chosen=None, title=None):
     """Loss against learning rate (log axis) of a :class:`RangeTest`; marks the minimum and,
-    if given, the ``chosen`` rate. Returns the arrays drawn."""
+    if given, the ``chosen`` rate. With several seeds, the band spans the quartiles of the
+    seeds' own smoothed curves. Returns the arrays drawn."""
+    per_seed = result.per_seed
+    n_seeds = 1 if per_seed is None else len(per_seed)
     ax.plot(result.rates, result.losses, color=PALETTE["grey"], lw=1.0, marker=".", ms=4,
-            label="batch loss")
+            label="batch loss" + (f" (median of {n_seeds} seeds)" if n_seeds > 1 else ""))
+    if n_seeds > 1:
+        low, high = np.percentile(per_seed, [25, 75], axis=0)
+        ax.fill_between(result.rates, low, high, color=ROLE_COLORS["train"], alpha=0.2, lw=0,
+                        label="smoothed, quartiles of the seeds")
     ax.plot(result.rates, result.smoothed, color=ROLE_COLORS["train"], lw=2.2,
             label="smoothed (moving average)")
     ax.set_xscale("log")
@@ -177,5 +186,45 @@ def plot_range_test(ax, result, *, chosen=None, title=None):
     ax.set_ylabel("loss (cross-entropy)")
     if title:
         ax.set_title(title)
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", fontsize=8)
     return {"rates": result.rates, "losses": result.losses, "smoothed": result.smoothed}
+
+
+# ------------------------------------------------------------------------ comparison over seeds
+
+def plot_comparison(curve_ax, final_ax, curves, *, banded, colors=None):
+    """Schedules compared over seeds.
+
+    ``curves`` maps a name to a :class:`course_lib.lessons.seeds.Spread` of validation-loss
+    curves (seeds, epochs). Left (``curve_ax``): the median curve of every schedule, with
+    its quartile band for the names in ``banded`` (all bands would hide each other).
+    Right (``final_ax``): the last epoch's value of every seed (dots), the median (bar) and
+    the quartiles (whisker), one column per schedule. Returns the final values drawn.
+    """
+    colors = {**SCHEDULE_COLORS, **(colors or {})}
+    finals = {}
+    for name, curve in curves.items():
+        epochs = np.arange(1, curve.values.shape[1] + 1)
+        color = colors[name]
+        if name in banded:
+            plot_band(curve_ax, epochs, curve, color=color, label=name)
+        else:
+            curve_ax.plot(epochs, curve.median, color=color, lw=1.1, alpha=0.8, label=name)
+        finals[name] = curve.values[:, -1]
+    curve_ax.set_yscale("log")
+    curve_ax.set_xlabel("epoch")
+    curve_ax.set_ylabel("validation loss (cross-entropy)")
+    n_seeds = len(next(iter(finals.values())))
+    for i, (name, values) in enumerate(finals.items()):
+        # seeds spread sideways a little, in seed order, so that equal values stay visible
+        offsets = np.linspace(-0.18, 0.18, len(values))
+        final_ax.plot(i + offsets, values, "o", color=colors[name], ms=5, mec="black", mew=0.4,
+                      alpha=0.85, zorder=3)
+        low, median, high = np.nanpercentile(values, [25, 50, 75])
+        final_ax.errorbar(i, median, yerr=[[median - low], [high - median]], fmt="_",
+                          color="black", ms=22, mew=2.2, elinewidth=1.2, capsize=0, zorder=4)
+    final_ax.set_xticks(range(len(finals)), list(finals), rotation=35, ha="right")
+    final_ax.set_xlim(-0.6, len(finals) - 0.4)
+    final_ax.set_ylabel("validation loss after the last epoch")
+    final_ax.set_title(f"Each seed (dot), median (bar), quartiles; {n_seeds} seeds", fontsize=9)
+    return finals

@@ -8,6 +8,7 @@
   :func:`budget_callbacks` for performance scheduling).
 * Training on the digits (shown in the notebook, so the code read is the code run):
   :func:`digits_layers`, :class:`StepLog`, :class:`DryRun`, :func:`train_digits`.
+* Comparisons over seeds: :func:`val_loss_over_seeds`.
 * The learning-rate range test: :func:`lr_range_test`, :class:`RangeTest`, :func:`smooth`.
 """
 from __future__ import annotations
@@ -238,19 +239,41 @@ def train_digits(learning_rate, epochs, *, batch_size=32, momentum=0.9, callback
     return model, history, log
 
 
+# ------------------------------------------------------------------------ several seeds
+
+def val_loss_over_seeds(learning_rate, epochs, seeds, *, batch_size=32, callbacks=()):
+    """The validation loss after every epoch of :func:`train_digits`, once per seed.
+
+    Returns an array of shape (len(seeds), epochs); a run that diverged is NaN from the
+    epoch it diverged in. ``learning_rate`` (a rate or a schedule) and ``callbacks`` are
+    shared by the runs: a schedule is a pure function of the step, and the callbacks of
+    the course start afresh in ``on_train_begin``.
+    """
+    epochs = check_positive("epochs", epochs, integer=True)
+    curves = np.full((len(seeds), epochs), np.nan)
+    for i, seed in enumerate(seeds):
+        _, history, _ = train_digits(learning_rate, epochs, batch_size=batch_size,
+                                     callbacks=callbacks, seed=seed)
+        values = history.history["val_loss"]
+        curves[i, :len(values)] = values
+    return curves
+
+
 # ------------------------------------------------------------------------ range test
 
 @dataclass
 class RangeTest:
     """Result of :func:`lr_range_test`: per step, the rate used and the batch loss.
 
-    ``smoothed`` is an exponential moving average of the losses (bias-corrected), which
-    is what one reads the curve from.
+    ``losses`` is the median over the seeds of each step's batch loss; ``smoothed`` an
+    exponential moving average of it (bias-corrected), which is what one reads the curve
+    from; ``per_seed`` (seeds, steps) each seed's own smoothed curve, to draw the spread.
     """
 
     rates: np.ndarray
     losses: np.ndarray
     smoothed: np.ndarray
+    per_seed: np.ndarray = None
 
     @property
     def best_index(self) -> int:
@@ -281,23 +304,35 @@ def smooth(values, beta=0.8):
 
 
 def lr_range_test(start=1e-4, end=10.0, *, epochs=1, batch_size=32, momentum=0.9,
-                  blow_up=4.0, beta=0.8, seed=0):
-    """The learning-rate range test: one epoch whose rate grows exponentially.
+                  blow_up=4.0, beta=0.8, seeds=(0,)):
+    """The learning-rate range test: one epoch whose rate grows exponentially, per seed.
 
     The rate goes from ``start`` at the first step to ``end`` at the last one (an
     ``ExponentialDecay`` whose "decay" rate end/start is above 1); each step's batch loss is
-    recorded. The curve is cut where the smoothed loss exceeds ``blow_up`` times its
-    minimum (or training diverged). Returns a :class:`RangeTest`.
+    recorded for every seed of ``seeds``, and the curve read is the median over the seeds
+    (one run's minimum moves by a factor of three from seed to seed). The curve is cut
+    where the smoothed loss exceeds ``blow_up`` times its minimum (or a run diverged).
+    Returns a :class:`RangeTest`.
     """
     start, end = check_positive("start", start), check_positive("end", end)
     if end <= start:
         raise ValueError(f"end must be larger than start; got start={start}, end={end}.")
+    if len(seeds) < 1:
+        raise ValueError(f"seeds must hold at least one seed; got {seeds!r}.")
     n_steps = epochs * steps_per_epoch(len(digits().x_train), batch_size)
     growth = schedules.ExponentialDecay(start, decay_steps=max(n_steps - 1, 1),
                                         decay_rate=end / start)
-    _, _, log = train_digits(growth, epochs, batch_size=batch_size, momentum=momentum, seed=seed)
-    rates, losses = np.array(log.rates), np.array(log.losses)
-    smoothed = smooth(losses, beta)
-    exploded = np.nonzero(smoothed > blow_up * np.minimum.accumulate(smoothed))[0]
-    keep = len(losses) if len(exploded) == 0 else int(exploded[0]) + 1
-    return RangeTest(rates[:keep], losses[:keep], smoothed[:keep])
+    losses = np.full((len(seeds), n_steps), np.inf)   # a diverged run's loss is unbounded
+    for i, seed in enumerate(seeds):
+        _, _, log = train_digits(growth, epochs, batch_size=batch_size, momentum=momentum,
+                                 seed=seed)
+        losses[i, :len(log.losses)] = log.losses
+    rates = growth(np.arange(n_steps))
+    median = np.median(losses, axis=0)
+    smoothed = smooth(median, beta)
+    exploded = np.nonzero(~(smoothed <= blow_up * np.minimum.accumulate(smoothed)))[0]
+    keep = n_steps
+    if len(exploded):    # keep the first exploded step if it is a number, to show the turn
+        keep = int(exploded[0]) + int(np.isfinite(smoothed[exploded[0]]))
+    per_seed = np.array([smooth(run, beta) for run in losses])[:, :keep]
+    return RangeTest(rates[:keep], median[:keep], smoothed[:keep], per_seed)

@@ -60,6 +60,27 @@ def is_ci():
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
+def unavailable(test, reason):
+    """Skip ``test`` (a description) for ``reason``; under CI, fail instead: CI must run it."""
+    import pytest
+    message = f"{test} not run: {reason}; to enable it, {HOW_TO_ENABLE}"
+    if is_ci():
+        pytest.fail("under CI the browser test must run -- " + message, pytrace=False)
+    pytest.skip(message)
+
+
+def require_chromium(test):
+    """The path of a Chromium that Playwright can drive, or :func:`unavailable`."""
+    path, how = find_chromium()
+    if path is None:
+        unavailable(test, how)
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        unavailable(test, "the playwright Python package is missing (pip install -e '.[test]')")
+    return path
+
+
 def find_chromium():
     """The Chromium executable: ``COURSE_CHROMIUM`` if set, else ``chromium`` on the PATH.
 

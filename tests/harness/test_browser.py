@@ -16,7 +16,7 @@ import textwrap
 
 import nbformat
 import pytest
-from browser_driver import HOW_TO_ENABLE, LabBrowser, LabServer, find_chromium, is_ci
+from browser_driver import LabBrowser, LabServer, require_chromium
 from conftest import NOTEBOOK_DIR, ROOT, notebook_paths
 
 from course_lib.lessons.explorer import registry
@@ -27,23 +27,9 @@ SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DEMO_FOLDER = "_browser_check_demo"  # inside the served copy, never in notebooks/
 
 
-def _unavailable(reason):
-    message = f"browser test not run: {reason}; to enable it, {HOW_TO_ENABLE}"
-    if is_ci():
-        pytest.fail("under CI the browser test must run -- " + message, pytrace=False)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def chromium():
-    path, how = find_chromium()
-    if path is None:
-        _unavailable(how)
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _unavailable("the playwright Python package is missing (pip install -e '.[test]')")
-    return path
+    return require_chromium("browser test")
 
 
 @pytest.fixture(scope="module")

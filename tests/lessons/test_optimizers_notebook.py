@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -344,31 +343,6 @@ EXERCISES = [
 ]
 
 
-@pytest.mark.parametrize("exercise, check", EXERCISES)
-def test_each_checker_accepts_its_reference(exercise, check):
-    result = check(exercise.reference)
-    assert result.passed, result.message
-
-
-@pytest.mark.parametrize("exercise, check", EXERCISES)
-def test_each_listed_mistake_gets_its_own_message(exercise, check):
-    messages = set()
-    for mistake in exercise.mistakes:
-        result = check(mistake.implementation)
-        assert not result.passed
-        assert result.message == mistake.explanation
-        messages.add(result.message)
-    assert len(messages) == len(exercise.mistakes)
-
-
-@pytest.mark.parametrize("exercise, check", EXERCISES)
-def test_a_stub_is_told_to_start(exercise, check):
-    def stub(*args, **kwargs):
-        raise NotImplementedError
-    result = check(stub)
-    assert not result.passed and "not implemented yet" in result.message
-
-
 def test_the_reference_solutions_agree_with_the_library():
     # momentum: the library's SGD with momentum takes the same steps
     w, v = np.array([1.0, -2.0]), np.zeros(2)
@@ -441,14 +415,6 @@ def test_other_wrong_divergence_predictions_are_rejected_with_useful_messages():
         return np.asarray(learning_rates) > 0.2                # only right for the notebook's bowl
     result = ex.check_diverging_rates(fixed_limit)
     assert not result.passed and "case 'a rotated bowl (off-diagonal terms)'" in result.message
-
-
-def test_checking_raises_no_warnings_for_the_listed_mistakes():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        for exercise in (ex.MOMENTUM_STEP, ex.ADAM_STEP, ex.DIVERGING_RATES):
-            for mistake in exercise.mistakes:
-                exercise.check(mistake.implementation)
 
 
 def test_the_checkers_keras_form_is_the_librarys_adam_and_differs_from_the_others():

@@ -25,9 +25,9 @@ The surfaces:
   minima at (0, -1) and (0, 1). Started near the line y = 0, plain gradient descent
   crawls towards the saddle and lingers there; momentum and adaptive methods escape sooner.
 - ``"multimodal"``: a shallow bowl with three Gaussian wells of different depths, so
-  optimizers started at the same point can end in different minima (from the default
-  start with lr = 0.1, SGD ends in the well at the bottom, Momentum overshoots into the
-  deepest one, Adam settles in the one on the left).
+  optimizers started at the same point can end in different minima. From many starts each
+  optimizer mostly ends in the well nearest its start: momentum does not, in general, find
+  the deepest one (notebook 03 counts it from 16 starts).
 """
 from __future__ import annotations
 

@@ -47,7 +47,8 @@ SHIFTED_SEEDS = (1, 2)
 #: Constraints on dependencies of dependencies, so that the oldest environment is one that
 #: existed: matplotlib before 3.10.9 calls pyparsing names that pyparsing 3.3 deprecates, and
 #: the tests turn every warning into an error (a learner never sees this warning: Python
-#: hides deprecation warnings raised inside libraries).
+#: hides deprecation warnings raised inside libraries). The lower bound of matplotlib is 3.8:
+#: 3.7's contour sets are not artists yet (no set_visible), which the explorers rely on.
 CONTEMPORARY = ("pyparsing<3.3",)
 
 NBVAL = ["--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]

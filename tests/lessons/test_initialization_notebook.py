@@ -154,3 +154,11 @@ def test_activation_explorer_counts_flat_inputs():
     explorer.update(mean=-4.0, std=0.25)
     flat = dict(zip(runs.ACTIVATIONS, explorer.drawn_data()["flat_fractions"]))
     assert flat["relu"] == 1.0
+
+
+def test_penalties_pull_a_trained_selu_stack_off_its_fixed_point():
+    from course_lib.regularizers import l2
+    result = runs.selu_after_training({"none": None, "l2": l2(0.1)}, seeds=(0,), depth=4,
+                                      epochs=3)
+    assert result["none"]["std"].shape == (1, 4)
+    assert np.median(result["l2"]["std"]) < np.median(result["none"]["std"])

@@ -203,6 +203,28 @@ def selu_settings(seeds, depth=30):
     return result
 
 
+def selu_after_training(penalties, seeds, depth=10, width=64, epochs=10, learning_rate=0.05):
+    """The std of each hidden layer's output of a trained SELU + lecun_normal stack, per
+    penalty: dict name -> dict ``std`` -> array (seeds, depth).
+
+    ``penalties``: dict name -> kernel regularizer (None for no penalty). Each network trains
+    ``epochs`` epochs of SGD on 600 digits, then is measured on 256 validation digits.
+    """
+    data = digits()
+    result = {}
+    for name, penalty in penalties.items():
+        stds = []
+        for seed in seeds:
+            layers = [Dense(width, activation="selu", kernel_initializer="lecun_normal",
+                            kernel_regularizer=penalty) for _ in range(depth)]
+            model, _ = train_on_digits(layers + [Dense(10, activation="softmax")],
+                                       SGD(learning_rate), epochs=epochs, seed=seed, n_train=600)
+            statistics = layer_statistics(model, data.x_val[:256], data.y_val[:256])
+            stds.append(np.asarray(statistics.std[:depth]))
+        result[name] = {"std": np.array(stds)}
+    return result
+
+
 # ------------------------------------------------------------------------ gradient clipping
 # The three clips are the optimizers' own (Optimizer.clip_gradients, Keras 3's clipnorm,
 # clipvalue and global_clipnorm); here is only how to compare a step's direction.

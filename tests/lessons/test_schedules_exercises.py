@@ -164,8 +164,17 @@ def test_max_rate_accepts_the_rule_of_ten_and_a_range():
     assert ex.check_max_rate(ex.pick_max_rate_reference, result).passed
     low, high = ex.MAX_RATE.band(result)
     assert low == pytest.approx(at_min / 30) and high == pytest.approx(at_min / 6)
-    assert ex.check_max_rate(lambda r, l: at_min / 20, result).passed
-    assert ex.check_max_rate(lambda r, l: at_min / 7, result).passed
+    # choices read off the curve, not fixed numbers
+    assert ex.check_max_rate(lambda r, l: r[np.argmin(ex.smooth(l))] / 20, result).passed
+    assert ex.check_max_rate(lambda r, l: r[np.argmin(ex.smooth(l))] / 7, result).passed
+
+
+def test_max_rate_refuses_a_fixed_number_that_fits_one_test():
+    result = _synthetic_range_test()
+    at_min = result.rate_at_minimum
+    check = ex.check_max_rate(lambda r, l: at_min / 10, result)   # right for this test only
+    assert not check.passed and "do not return a fixed number" in check.message
+    assert "accepted" not in check.message                        # no range given away
 
 
 @pytest.mark.parametrize("choice, words", [

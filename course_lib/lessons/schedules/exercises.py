@@ -336,50 +336,66 @@ class RangeChoiceExercise:
         return at_minimum / self.low_divisor, at_minimum / self.high_divisor
 
     def check(self, fn, range_test):
-        """Run ``fn(rates, losses)`` on the test's arrays and judge the rate it returns."""
+        """Run ``fn(rates, losses)`` on the test's arrays and judge the rate it returns; then
+        on the same curve moved ten times to the right and to the left, so that a fixed number
+        read off one plot does not pass."""
         if not callable(fn):
             return self._verdict(False, f"expected a function; got {type(fn).__name__}.")
         rates = np.array(range_test.rates, dtype=float)
         losses = np.array(range_test.losses, dtype=float)
-        try:
-            choice = fn(rates.copy(), losses.copy())
-        except NotImplementedError:
-            return self._verdict(False, "not implemented yet: replace the `raise "
-                                        "NotImplementedError` line with your code (a number read "
-                                        "from the plot is fine), then run this cell again.")
-        except Exception as err:  # the learner's code may raise anything
-            return self._verdict(False, f"your function raised {type(err).__name__}: {err}.")
-        if (isinstance(choice, (bool, np.bool_))
-                or not isinstance(choice, (numbers.Real, np.floating))):
-            return self._verdict(False, "return one number (a learning rate); got "
-                                        f"{type(choice).__name__}.")
-        choice = float(choice)
-        if not (math.isfinite(choice) and choice > 0):
-            return self._verdict(False, f"a learning rate is a positive number; got {choice!r}.")
-        low, high = self.band(range_test)
-        at_minimum = float(rates[int(np.argmin(range_test.smoothed))])
-        summary = (f"The smoothed loss was lowest at rate {at_minimum:.3g}; accepted: "
-                   f"{low:.3g} to {high:.3g}.")
+        smoothed = np.array(range_test.smoothed, dtype=float)
+        for factor in (1.0, 10.0, 0.1):
+            try:
+                choice = fn(rates * factor, losses.copy())
+            except NotImplementedError:
+                return self._verdict(False, "not implemented yet: replace the `raise "
+                                            "NotImplementedError` line with your code, then run "
+                                            "this cell again.")
+            except Exception as err:  # the learner's code may raise anything
+                return self._verdict(False, f"your function raised {type(err).__name__}: {err}.")
+            if (isinstance(choice, (bool, np.bool_))
+                    or not isinstance(choice, (numbers.Real, np.floating))):
+                return self._verdict(False, "return one number (a learning rate); got "
+                                            f"{type(choice).__name__}.")
+            choice = float(choice)
+            if not (math.isfinite(choice) and choice > 0):
+                return self._verdict(False, f"a learning rate is a positive number; got {choice!r}.")
+            advice = self._advice(choice, rates * factor, smoothed)
+            if advice is None:
+                continue
+            if factor == 1.0:
+                return self._verdict(False, f"{choice:.3g} {advice}")
+            side = "right" if factor > 1 else "left"
+            return self._verdict(False, f"on the same range test moved ten times to the {side}, "
+                                        f"your function still chose {choice:.3g}, which {advice} "
+                                        "Read the rate from `rates` and `losses`; do not return a "
+                                        "fixed number.")
+        at_minimum = float(rates[int(np.argmin(smoothed))])
+        return self._verdict(True, f"your choices follow the curve; on this test the smoothed "
+                                   f"loss was lowest at rate {at_minimum:.3g}.")
+
+    def _advice(self, choice, rates, smoothed):
+        """Why ``choice`` is not a good peak for this curve, or None when it is."""
+        at_minimum = float(rates[int(np.argmin(smoothed))])
+        low, high = at_minimum / self.low_divisor, at_minimum / self.high_divisor
         if choice > rates.max():
-            advice = (f"is beyond the last rate of the test ({rates.max():.3g}): the loss had "
-                      "already blown up there.")
-        elif choice >= at_minimum:
-            advice = ("is at or past the bottom of the curve, where the loss is about to blow "
-                      "up; 1cycle would peak at an unstable rate. Take a rate about ten times "
-                      "lower.")
-        elif choice > high:
-            advice = ("is close to the bottom of the curve: too little margin before the loss "
-                      "blows up (the test's loss also fell partly because training progressed "
-                      "during it). Take about ten times below the minimum.")
-        elif choice < rates.min():
-            advice = "is below the first rate of the test."
-        elif choice < low:
-            advice = ("is where the loss barely falls yet: 1cycle would spend its budget "
-                      "learning slowly. Pick a rate where the loss falls fast, about ten times "
-                      "below the minimum.")
-        else:
-            return self._verdict(True, f"{choice:.3g} is in the accepted range. {summary}")
-        return self._verdict(False, f"{choice:.3g} {advice} {summary}")
+            return (f"is beyond the last rate of the test ({rates.max():.3g}): the loss had "
+                    "already blown up there.")
+        if choice >= at_minimum:
+            return ("is at or past the bottom of the curve, where the loss is about to blow "
+                    "up; 1cycle would peak at an unstable rate. Take a rate about ten times "
+                    "lower.")
+        if choice > high:
+            return ("is close to the bottom of the curve: too little margin before the loss "
+                    "blows up (the test's loss also fell partly because training progressed "
+                    "during it). Take about ten times below the minimum.")
+        if choice < rates.min():
+            return "is below the first rate of the test."
+        if choice < low:
+            return ("is where the loss barely falls yet: 1cycle would spend its budget "
+                    "learning slowly. Pick a rate where the loss falls fast, about ten times "
+                    "below the minimum.")
+        return None
 
     def _verdict(self, passed, message):
         return CheckResult(self.title, passed, message)

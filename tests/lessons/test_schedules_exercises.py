@@ -14,8 +14,8 @@ from course_lib.lessons.schedules import runs
 from course_lib.optimizers import SGD
 
 
-class _FakeModel:
-    """Just what a callback touches: an optimizer and the stop flag."""
+class CallbackHost:
+    """Just what a callback touches: an optimizer, the stop flag and the weights (none)."""
 
     def __init__(self, lr=0.1):
         self.optimizer = SGD(lr)
@@ -92,7 +92,7 @@ def test_one_cycle_rejects_other_wrong_versions():
 
 def _run_plateau(val_losses, initial_lr=0.1, **kwargs):
     """ReduceLROnPlateau driven by hand: (the rate of each epoch, the epochs it fired at)."""
-    model = _FakeModel(initial_lr)
+    model = CallbackHost(initial_lr)
     callback = ReduceLROnPlateau(**kwargs)
     callback.set_model(model)
     callback.on_train_begin()

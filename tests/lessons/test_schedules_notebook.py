@@ -10,6 +10,7 @@ import pytest
 from course_lib import schedules
 from course_lib.callbacks import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
 from course_lib.lessons.schedules import explorers, figures, runs
+from test_schedules_exercises import CallbackHost
 from course_lib.lessons.digits import digits
 from course_lib.lessons.seeds import seeds_from, spread
 from course_lib.model import Sequential
@@ -117,20 +118,8 @@ def test_plot_rates_draws_exactly_the_training_and_an_epoch_axis():
 
 # ----------------------------------------------------------------------------- callbacks
 
-class _FakeModel:
-    def __init__(self, lr=0.1):
-        self.optimizer = SGD(lr)
-        self.stop_training = False
-
-    def get_weights(self):
-        return []
-
-    def set_weights(self, weights):
-        pass
-
-
 def test_dry_run_records_the_first_stop_and_cancels_it():
-    model = _FakeModel()
+    model = CallbackHost()
     dry = runs.DryRun(EarlyStopping(patience=2))
     dry.set_model(model)
     dry.on_train_begin()

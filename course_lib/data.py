@@ -11,6 +11,8 @@
 * ``Standardizer`` learns a mean and a scale per feature from the training split only and
   applies them to every split.
 * ``digits_splits`` is the one split of the digits that every notebook uses.
+* ``load_csv`` reads your own CSV of numeric features and a class column, and ``load_wine``
+  the UCI Wine data shipped with the course (both defined in ``course_lib.csv_data``).
 
 Every random draw comes from the ``seed`` argument (``None``, an integer or a
 ``numpy.random.Generator``); nothing touches NumPy's global random state.
@@ -32,6 +34,8 @@ from course_lib._validation import (
     check_seed,
 )
 
+from course_lib.csv_data import CsvData, WINE_PATH, load_csv, load_wine  # re-exported, as below
+
 from course_lib.synthetic import (  # noqa: E402  (re-exported: the course's data in one place)
     make_blobs,
     make_moons,
@@ -41,12 +45,15 @@ from course_lib.synthetic import (  # noqa: E402  (re-exported: the course's dat
 )
 
 __all__ = [
+    "CsvData",
     "DIGITS_PATH",
     "DIGITS_SPLIT_FRACTIONS",
     "Split",
     "Standardizer",
     "digits_splits",
+    "load_csv",
     "load_digits",
+    "load_wine",
     "make_blobs",
     "make_moons",
     "make_regression_1d",
@@ -54,6 +61,7 @@ __all__ = [
     "one_hot",
     "train_val_test_split",
     "true_function",
+    "WINE_PATH",
 ]
 
 DIGITS_PATH = Path(__file__).resolve().parent / "datasets" / "digits.npz"

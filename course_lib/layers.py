@@ -418,83 +418,16 @@ class AlphaDropout(Dropout):
         return (self.a * grad_out) * self.mask
 
 
-class BatchNormalization(Layer):
-    """Batch normalization: normalize each feature over the batch, then scale and shift.
-
-    Training: with the batch mean ``mu`` and biased batch variance ``var`` of each feature,
-    ``x_hat = (x - mu) / sqrt(var + epsilon)`` and ``y = gamma * x_hat + beta``; the moving
-    averages are updated as Keras does::
-
-        moving_mean     = moving_mean * momentum     + mu  * (1 - momentum)
-        moving_variance = moving_variance * momentum + var * (1 - momentum)
-
-    Inference: the same formula with ``moving_mean`` and ``moving_variance``. A frozen layer
-    (``trainable = False``) always runs in inference mode, as in Keras: fine-tuning then
-    neither uses nor updates batch statistics.
-
-    Shapes: (batch, features) -> (batch, features); gamma, beta, moving statistics (features,).
-    ``params``: ``[gamma, beta]`` (gamma only if ``scale``, beta only if ``center``);
-    ``state``: ``[moving_mean, moving_variance]``. ``momentum``: weight of the old moving
-    average, in [0, 1); ``epsilon``: positive number added to the variance.
-    """
-
-    gamma = Weight()
-    beta = Weight()
-    moving_mean = Weight()
-    moving_variance = Weight()
-
-    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True):
-        super().__init__()
-        self.momentum = check_fraction("momentum", momentum)
-        self.epsilon = check_positive("epsilon", epsilon)
-        self.center = _check_bool("center", center)
-        self.scale = _check_bool("scale", scale)
-        self.x_hat = None
-
-    def build(self, input_dim, rng, dtype=np.float64):
-        super().build(input_dim, rng, dtype)
-        d = self.input_dim
-        self.add_parameter("gamma", np.ones(d, dtype=self.dtype), trainable=self.scale)
-        self.add_parameter("beta", np.zeros(d, dtype=self.dtype), trainable=self.center)
-        self.place_weight("moving_mean", np.zeros(d, dtype=self.dtype))
-        self.place_weight("moving_variance", np.ones(d, dtype=self.dtype))
-        self.state = [self.moving_mean, self.moving_variance]
-
-    def forward(self, x, training=False):
-        """x (batch, features) -> gamma * x_hat + beta. Keeps x_hat and 1 / sqrt(var + eps)."""
-        x = self._prepare_input(x)
-        training = training and self.trainable
-        if training:
-            mean = x.mean(axis=0)
-            var = x.var(axis=0)
-            self.moving_mean = self.moving_mean * self.momentum + mean * (1 - self.momentum)
-            self.moving_variance = self.moving_variance * self.momentum + var * (1 - self.momentum)
-        else:
-            mean, var = self.moving_mean, self.moving_variance
-        self.training = training
-        self.inv_std = 1 / np.sqrt(var + self.epsilon)
-        self.x_hat = (x - mean) * self.inv_std
-        self._output_shape = x.shape
-        return self.gamma * self.x_hat + self.beta
-
-    def backward(self, grad_out):
-        """d loss / dy (batch, features) -> d loss / dx (batch, features); fills grads.
-
-        In training the batch statistics depend on x, which gives the compact formula
-        ``dx = inv_std / N * (N * dx_hat - sum(dx_hat) - x_hat * sum(dx_hat * x_hat))``
-        with ``dx_hat = grad_out * gamma`` (sums over the batch). At inference the
-        statistics are constants and ``dx = dx_hat * inv_std``.
-        """
-        grad_out = self._prepare_grad(grad_out)
-        self.grad_gamma[...] = np.sum(grad_out * self.x_hat, axis=0)
-        self.grad_beta[...] = np.sum(grad_out, axis=0)
-        dx_hat = grad_out * self.gamma
-        if not self.training:
-            return dx_hat * self.inv_std
-        n = len(grad_out)
-        return (self.inv_std / n) * (n * dx_hat - dx_hat.sum(axis=0)
-                                     - self.x_hat * np.sum(dx_hat * self.x_hat, axis=0))
-
-    def get_config(self):
-        return {"momentum": self.momentum, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale}
+# The normalization layers live in course_lib.normalization, which builds on the classes
+# above; they are names of this module too, as in Keras's ``keras.layers`` (imports, saved
+# models and name lookups find them here).
+try:
+    from course_lib.normalization import BatchNormalization, LayerNormalization  # noqa: E402,F401
+except ImportError:
+    # course_lib.normalization is being imported first and is importing this module: its
+    # classes do not exist yet, so they are looked up when first asked for.
+    def __getattr__(name):
+        if name in ("BatchNormalization", "LayerNormalization"):
+            from course_lib import normalization
+            return getattr(normalization, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,7 +22,8 @@ from course_lib._validation import check_fraction, check_non_negative, check_num
 
 __all__ = [
     "LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PowerDecay",
-    "PiecewiseConstantDecay", "StepDecay", "OneCycle", "serialize", "deserialize",
+    "PiecewiseConstantDecay", "StepDecay", "OneCycle", "CosineDecay", "CosineDecayRestarts",
+    "PolynomialDecay", "serialize", "deserialize",
 ]
 
 
@@ -262,8 +263,134 @@ class OneCycle(LearningRateSchedule):
                 "anneal_fraction": self.anneal_fraction}
 
 
+class CosineDecay(LearningRateSchedule):
+    """Cosine decay (Loshchilov & Hutter, 2016), after an optional linear warm-up (Keras semantics).
+
+    Without ``warmup_target`` the rate falls from lr0 = ``initial_learning_rate`` to
+    ``alpha * lr0`` along half a cosine over ``decay_steps`` steps, then stays there:
+
+        lr0 * ((1 - alpha) * 0.5 * (1 + cos(pi * min(t, decay_steps) / decay_steps)) + alpha)
+
+    With ``warmup_target`` the rate first rises linearly from ``initial_learning_rate`` (often
+    0) to ``warmup_target`` over ``warmup_steps`` steps (step ``warmup_steps - 1`` is the last
+    warm-up step); the cosine then starts at ``warmup_target``, its step counted from the end
+    of the warm-up, and ends at ``alpha * warmup_target``.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, warmup_target=None,
+                 warmup_steps=0):
+        self.decay_steps = _check_steps_length("decay_steps", decay_steps)
+        self.alpha = check_fraction("alpha", alpha, include_one=True)
+        if warmup_target is None:
+            self.initial_learning_rate = check_positive("initial_learning_rate", initial_learning_rate)
+            if warmup_steps != 0:
+                raise ValueError(f"warmup_steps needs a warmup_target (the rate the warm-up rises "
+                                 f"to); got warmup_steps={warmup_steps!r} with warmup_target=None.")
+        else:
+            warmup_target = check_positive("warmup_target", warmup_target)
+            self.initial_learning_rate = check_number(
+                "initial_learning_rate", initial_learning_rate, low=0.0, high=warmup_target)
+        self.warmup_target = warmup_target
+        self.warmup_steps = check_non_negative("warmup_steps", warmup_steps, integer=True)
+
+    def rate(self, steps):
+        peak = self.initial_learning_rate if self.warmup_target is None else self.warmup_target
+        t = np.minimum(steps, self.warmup_steps + self.decay_steps)
+        t_decay = t - self.warmup_steps                  # steps since the warm-up ended
+        cosine = 0.5 * (1.0 + np.cos(np.pi * (t_decay / self.decay_steps)))
+        decayed = peak * ((1.0 - self.alpha) * cosine + self.alpha)
+        if self.warmup_steps == 0:
+            return decayed
+        lr0 = self.initial_learning_rate
+        warmup = (peak - lr0) * (t / self.warmup_steps) + lr0     # a straight line from lr0 to peak
+        return np.where(t < self.warmup_steps, warmup, decayed)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "alpha": self.alpha, "warmup_target": self.warmup_target,
+                "warmup_steps": self.warmup_steps}
+
+
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts, SGDR (Loshchilov & Hutter, 2016; Keras semantics).
+
+    The first period lasts ``first_decay_steps`` steps and falls from lr0 to ``alpha * lr0``
+    along half a cosine; then the rate jumps back up (a restart). Period i lasts
+    ``first_decay_steps * t_mul**i`` steps and starts from ``lr0 * m_mul**i``. With
+    f = t / first_decay_steps, period i begins where f reaches 1 + t_mul + ... + t_mul**(i-1).
+
+    Keras finds i as floor(log(1 - f (1 - t_mul)) / log(t_mul)); at a restart that quotient
+    is a whole number, and the rounding of the two logarithms (which differs between CPUs)
+    can leave it just below, putting the restart step at the bottom of the previous period
+    (Keras in float64 does so at step 121 of CosineDecayRestarts(1.0, 1, t_mul=3.0)). Adding
+    1e-9 before the floor puts every restart
+    step at the top of its period; between two steps i grows by far more than 1e-9.
+    """
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0):
+        self.initial_learning_rate = check_positive("initial_learning_rate", initial_learning_rate)
+        self.first_decay_steps = _check_steps_length("first_decay_steps", first_decay_steps)
+        # shorter and shorter periods would add up to a finite length, after which no period is left
+        self.t_mul = check_number("t_mul", t_mul, low=1.0)
+        self.m_mul = check_positive("m_mul", m_mul)
+        self.alpha = check_fraction("alpha", alpha, include_one=True)
+
+    def rate(self, steps):
+        fraction = steps / self.first_decay_steps        # in units of the first period
+        if self.t_mul == 1.0:
+            i_restart = np.floor(fraction)
+            fraction = fraction - i_restart
+        else:
+            i_restart = np.floor(np.log(1.0 - fraction * (1.0 - self.t_mul)) / np.log(self.t_mul)
+                                 + 1e-9)
+            sum_r = (1.0 - self.t_mul ** i_restart) / (1.0 - self.t_mul)   # periods before
+            fraction = (fraction - sum_r) / self.t_mul ** i_restart
+        cosine = 0.5 * self.m_mul ** i_restart * (1.0 + np.cos(np.pi * fraction))
+        return self.initial_learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "first_decay_steps": self.first_decay_steps, "t_mul": self.t_mul,
+                "m_mul": self.m_mul, "alpha": self.alpha}
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """From lr0 to ``end_learning_rate`` along (1 - t / decay_steps)^power (Keras semantics):
+
+        (lr0 - end_learning_rate) * (1 - min(t, decay_steps) / decay_steps)^power + end_learning_rate
+
+    ``power=1`` is a straight line. With ``cycle=True`` the decay starts again from a
+    lower height: the decay length becomes the first multiple of ``decay_steps`` that is
+    >= t (``decay_steps`` itself at t = 0), so the rate reaches the end rate at every multiple.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0,
+                 cycle=False):
+        self.initial_learning_rate = check_positive("initial_learning_rate", initial_learning_rate)
+        self.decay_steps = _check_steps_length("decay_steps", decay_steps)
+        self.end_learning_rate = check_non_negative("end_learning_rate", end_learning_rate)
+        self.power = check_non_negative("power", power)
+        self.cycle = _check_bool("cycle", cycle)
+
+    def rate(self, steps):
+        if self.cycle:
+            cycles = np.where(steps == 0, 1.0, np.ceil(steps / self.decay_steps))
+            decay_steps = self.decay_steps * cycles
+        else:
+            decay_steps = self.decay_steps
+            steps = np.minimum(steps, decay_steps)
+        p = steps / decay_steps
+        lr0, end = self.initial_learning_rate, self.end_learning_rate
+        return (lr0 - end) * (1 - p) ** self.power + end
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "end_learning_rate": self.end_learning_rate, "power": self.power, "cycle": self.cycle}
+
+
 _SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, InverseTimeDecay, PowerDecay,
-                                            PiecewiseConstantDecay, StepDecay, OneCycle)}
+                                            PiecewiseConstantDecay, StepDecay, OneCycle,
+                                            CosineDecay, CosineDecayRestarts, PolynomialDecay)}
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:

@@ -191,6 +191,103 @@ class Exercise:
                 f"({len(bad)} of {exp_a.size} values differ).")
 
 
+class ValidationChoice:
+    """An experiment-style exercise: choose one setting's value by looking at validation numbers.
+
+    The learner runs their own small experiment and writes down a value. The checker does not
+    compare it with a stored answer: it trains its own runs, at the learner's value and at
+    every value of a grid spanning the allowed interval, on the seeds ``seeds_from(seed)``, and
+    accepts a choice whose median validation loss is within ``margin`` of the best median of
+    the grid (and that trains on most seeds). Feedback gives the learner's own numbers, never
+    the best value or the accepted range.
+
+    Parameters
+    ----------
+    title : str
+    name : str
+        The setting's name as the learner reads it (e.g. ``"learning rate"``).
+    score : callable ``(value, seed) -> float``
+        The validation loss of one run (NaN for a run that diverged); cached by the caller.
+    grid : sequence of float
+        The checker's candidates, within ``[low, high]``; its best must lie inside it.
+    low, high : float
+        The interval a choice may come from (told to the learner with the task).
+    margin : float
+        How far above the grid's best median a choice may lie, in validation-loss units,
+        chosen from the spread between seeds.
+    integer : bool
+        Whether the setting is a whole number (e.g. a count of units).
+    """
+
+    def __init__(self, title, name, score, grid, *, low, high, margin, integer=False):
+        if not callable(score):
+            raise TypeError(f"score must be a function (value, seed) -> float; got {score!r}.")
+        grid = tuple(float(v) for v in grid)
+        if len(grid) < 3:
+            raise ValueError(f"grid must hold at least 3 values; got {len(grid)}.")
+        if not low < high or not all(low <= v <= high for v in grid):
+            raise ValueError(f"grid must lie within [low, high] = [{low!r}, {high!r}]; got {grid}.")
+        if not margin > 0:
+            raise ValueError(f"margin must be positive; got {margin!r}.")
+        self.title, self.name, self.score = title, name, score
+        self.grid, self.low, self.high = grid, float(low), float(high)
+        self.margin, self.integer = float(margin), bool(integer)
+
+    def scores(self, value, seed=0):
+        """The validation losses of ``value`` on the seeds ``seeds_from(seed)``: shape (seeds,)."""
+        from .seeds import seeds_from
+        return np.array([self.score(value, s) for s in seeds_from(seed)], dtype=float)
+
+    def grid_medians(self, seed=0):
+        """The median validation loss of each grid value (NaN where most runs diverged)."""
+        medians = []
+        for value in self.grid:
+            runs = self.scores(value, seed)
+            medians.append(np.median(runs) if np.sum(np.isfinite(runs)) > len(runs) / 2
+                           else np.nan)
+        return np.array(medians)
+
+    def _invalid(self, value):
+        kind = "a whole number" if self.integer else "a number"
+        if value is None:
+            return (f"not chosen yet: set your {self.name} ({kind} between {self.low:g} and "
+                    f"{self.high:g}), then run this cell again.")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            return f"your {self.name} must be {kind}; got {type(value).__name__} {value!r}."
+        if not np.isfinite(value) or not self.low <= value <= self.high:
+            return (f"your {self.name} must be between {self.low:g} and {self.high:g}; got "
+                    f"{value!r}.")
+        if self.integer and int(value) != value:
+            return f"your {self.name} must be a whole number; got {value!r}."
+        return None
+
+    def check(self, value, seed=0):
+        """Score the learner's ``value`` on the checker's own runs; a :class:`CheckResult`."""
+        problem = self._invalid(value)
+        if problem:
+            return CheckResult(self.title, False, problem)
+        value = int(value) if self.integer else float(value)
+        runs = self.scores(value, seed)
+        finite = np.isfinite(runs)
+        if np.sum(finite) <= len(runs) / 2:
+            return CheckResult(self.title, False,
+                               f"at {self.name} {value:g} training diverged on {np.sum(~finite)} "
+                               f"of {len(runs)} seeds: a setting that diverges is not a choice. "
+                               f"Compare a few values on the validation set and choose again.")
+        mine, best = float(np.median(runs[finite])), float(np.nanmin(self.grid_medians(seed)))
+        if mine > best + self.margin:
+            return CheckResult(self.title, False,
+                               f"at {self.name} {value:g} the median validation loss over "
+                               f"{len(runs)} seeds is {mine:.3g}; other values between "
+                               f"{self.low:g} and {self.high:g} reach a median lower by more "
+                               f"than {self.margin:g}. Compare a few values on the validation "
+                               f"set (several seeds each) and choose again.")
+        return CheckResult(self.title, True,
+                           f"at {self.name} {value:g} the median validation loss over "
+                           f"{len(runs)} seeds is {mine:.3g}, as low as the checker's own "
+                           f"search finds (within {self.margin:g}).")
+
+
 class Solution:
     """The reference solution of an exercise, shown folded; running its cell defines nothing.
 
@@ -228,4 +325,5 @@ def show_solution(*solutions):
     return Solution(*solutions)
 
 
-__all__ = ["Case", "Mistake", "Exercise", "CheckResult", "Solution", "show_solution"]
+__all__ = ["Case", "Mistake", "Exercise", "CheckResult", "ValidationChoice", "Solution",
+           "show_solution"]

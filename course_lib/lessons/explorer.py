@@ -28,7 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from .figures import STYLE, check_colour_scales
+from .figures import STYLE, check_colour_scales, figure_png
 
 
 class Explorer:
@@ -140,6 +140,14 @@ class Explorer:
         self.canvas.draw()
         return encode_png(self.canvas)
 
+    def sharp_png(self):
+        """The current picture with twice the screen pixels, and the size to show it at:
+        ``(png_bytes, {"width": ..., "height": ...})``. Live redraws stay at screen
+        resolution (they must be quick); this one is what a saved notebook keeps for
+        readers without a kernel, sharp on a projector or a HiDPI screen."""
+        with _style():
+            return figure_png(self.figure, tight=False)
+
     def widget(self):
         """The displayable box: controls on top, then the figure and the status line."""
         if not self.redraw_count:
@@ -159,10 +167,11 @@ class Explorer:
         the output, so an explorer never shows as an empty box.
         """
         bundle = self.widget()._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
-        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        png, size = self.sharp_png()
+        bundle["image/png"] = base64.b64encode(png).decode("ascii")
         bundle["text/plain"] = (f"{self.title}: an interactive explorer (its controls work in "
                                 f"Jupyter, Colab or Binder; the picture shows its first state)")
-        return bundle
+        return bundle, {"image/png": size}
 
     # -- internals ----------------------------------------------------------------
     def _on_change(self, change):
@@ -228,6 +237,16 @@ class BlitExplorer(Explorer):
                 apply(layout)
                 self.layout = layout
                 self._cached_backgrounds(redraw=True)
+
+    def sharp_png(self):
+        # A full draw skips animated artists: show them for this one picture.
+        for artist in self.dynamic:
+            artist.set_animated(False)
+        try:
+            return super().sharp_png()
+        finally:
+            for artist in self.dynamic:
+                artist.set_animated(True)
 
     def forget_backgrounds(self):
         """Drop every cached background (after changing something static)."""

@@ -175,6 +175,7 @@ def test_schedule_inside_optimizer_is_read_at_the_step_count(keras_in_float64):
 S = keras.optimizers.schedules
 # (id, ours, Keras's); the course's PowerDecay with power 1 is Keras's InverseTimeDecay and
 # its StepDecay is a staircase ExponentialDecay. OneCycle has no Keras counterpart.
+# CosineDecay, CosineDecayRestarts and PolynomialDecay take Keras's arguments and defaults.
 SCHEDULES = [
     ("ExponentialDecay", lambda: schedules.ExponentialDecay(0.1, 10, 0.5),
      lambda: S.ExponentialDecay(0.1, 10, 0.5)),
@@ -191,6 +192,34 @@ SCHEDULES = [
      lambda: S.InverseTimeDecay(0.05, 8, 1.0)),
     ("StepDecay", lambda: schedules.StepDecay(0.1, 5, 0.5),
      lambda: S.ExponentialDecay(0.1, 5, 0.5, staircase=True)),
+    # the cosine and polynomial schedules reach their ends inside the 100 steps compared
+    ("CosineDecay", lambda: schedules.CosineDecay(0.1, 60), lambda: S.CosineDecay(0.1, 60)),
+    ("CosineDecay-alpha", lambda: schedules.CosineDecay(0.1, 37, alpha=0.1),
+     lambda: S.CosineDecay(0.1, 37, alpha=0.1)),
+    ("CosineDecay-warmup-from-0",
+     lambda: schedules.CosineDecay(0.0, 50, alpha=0.05, warmup_target=0.2, warmup_steps=10),
+     lambda: S.CosineDecay(0.0, 50, alpha=0.05, warmup_target=0.2, warmup_steps=10)),
+    ("CosineDecay-warmup",
+     lambda: schedules.CosineDecay(0.01, 40, warmup_target=0.3, warmup_steps=7),
+     lambda: S.CosineDecay(0.01, 40, warmup_target=0.3, warmup_steps=7)),
+    ("CosineDecayRestarts", lambda: schedules.CosineDecayRestarts(0.1, 10),
+     lambda: S.CosineDecayRestarts(0.1, 10)),
+    ("CosineDecayRestarts-t_mul-1",
+     lambda: schedules.CosineDecayRestarts(0.1, 12, t_mul=1.0, m_mul=0.8, alpha=0.1),
+     lambda: S.CosineDecayRestarts(0.1, 12, t_mul=1.0, m_mul=0.8, alpha=0.1)),
+    ("CosineDecayRestarts-t_mul-3",
+     lambda: schedules.CosineDecayRestarts(0.1, 7, t_mul=3.0, m_mul=0.5, alpha=0.01),
+     lambda: S.CosineDecayRestarts(0.1, 7, t_mul=3.0, m_mul=0.5, alpha=0.01)),
+    ("CosineDecayRestarts-t_mul-1.5",
+     lambda: schedules.CosineDecayRestarts(0.2, 9, t_mul=1.5, m_mul=0.9),
+     lambda: S.CosineDecayRestarts(0.2, 9, t_mul=1.5, m_mul=0.9)),
+    ("PolynomialDecay", lambda: schedules.PolynomialDecay(0.1, 60),
+     lambda: S.PolynomialDecay(0.1, 60)),
+    ("PolynomialDecay-power-2", lambda: schedules.PolynomialDecay(0.1, 17, 0.001, power=2.0),
+     lambda: S.PolynomialDecay(0.1, 17, 0.001, power=2.0)),
+    ("PolynomialDecay-cycle",
+     lambda: schedules.PolynomialDecay(0.1, 30, end_learning_rate=0.01, power=0.5, cycle=True),
+     lambda: S.PolynomialDecay(0.1, 30, end_learning_rate=0.01, power=0.5, cycle=True)),
 ]
 
 
@@ -209,4 +238,19 @@ def test_schedule_matches_keras_in_float32(label, ours, theirs, keras_in_float32
     steps = np.arange(0, 100)
     expected = np.array([float(theirs(int(k))) for k in steps])
     assert np.asarray(theirs(3)).dtype == np.float32
-    np.testing.assert_allclose(ours(steps), expected, rtol=1e-6, err_msg=label)
+    # atol: where a cosine schedule nears 0, float32's rounding of pi * x (about 1e-7 of a
+    # radian) is no longer small relative to the rate, but stays small against its scale (<= 0.3)
+    np.testing.assert_allclose(ours(steps), expected, rtol=1e-6, atol=1e-7, err_msg=label)
+
+
+def test_restart_step_is_at_the_top_where_keras_rounds_it_to_the_bottom(keras_in_float64):
+    """The one deliberate difference: Keras finds the period from a floor of a quotient of
+    logarithms, which its rounding leaves just below 5 at step 121 here (the sixth restart),
+    so Keras gives the bottom of the fifth period there; ours starts the sixth period."""
+    ours = schedules.CosineDecayRestarts(1.0, 1, t_mul=3.0)
+    theirs = S.CosineDecayRestarts(1.0, 1, t_mul=3.0)
+    assert float(theirs(121)) == pytest.approx(0.0, abs=1e-12)
+    assert ours(121) == pytest.approx(1.0)
+    elsewhere = [k / 4 for k in range(0, 600) if k / 4 != 121]
+    np.testing.assert_allclose(ours(np.array(elsewhere)), [float(theirs(k)) for k in elsewhere],
+                               rtol=1e-12, atol=1e-15)

@@ -1,13 +1,15 @@
 """Layers, regularizers and constraints: float64 gradient checks of every layer (in training
 and inference mode where they differ), every activation and every loss; the statistics of
-dropout, alpha dropout and batch normalization; weight penalties and max-norm."""
+dropout, alpha dropout, batch and layer normalization; weight penalties and max-norm."""
 import json
 
 import numpy as np
 import pytest
 
 from course_lib import activations, checks, constraints, layers, losses, regularizers
-from course_lib.layers import Activation, AlphaDropout, BatchNormalization, Dense, Dropout, Layer
+from course_lib import normalization
+from course_lib.layers import (Activation, AlphaDropout, BatchNormalization, Dense, Dropout, Layer,
+                               LayerNormalization)
 from course_lib.model import Sequential
 
 TOL = 1e-7
@@ -208,7 +210,8 @@ def test_a_first_dense_layer_skips_only_the_input_gradient():
     assert [layer.needs_input_gradient for layer in model.layers] == [False, True]
 
 
-@pytest.mark.parametrize("layer", [Dropout(0.3, seed=0), BatchNormalization(), Layer()],
+@pytest.mark.parametrize("layer", [Dropout(0.3, seed=0), BatchNormalization(), LayerNormalization(),
+                                   Layer()],
                          ids=lambda layer: type(layer).__name__)
 def test_layers_without_activation_start_backward_from_their_output(layer):
     # Without an activation the pre-activation is the output: the two entry points agree.
@@ -225,6 +228,7 @@ def test_layers_without_activation_start_backward_from_their_output(layer):
     Dense(2, use_bias=False),
     Activation("selu"), Dropout(0.25, seed=1), AlphaDropout(0.1),
     BatchNormalization(momentum=0.9, epsilon=1e-5, center=False),
+    LayerNormalization(axis=[-1], epsilon=1e-5, scale=False),
 ], ids=repr)
 def test_config_round_trip(layer):
     config = json.loads(json.dumps(layer.get_config()))
@@ -343,6 +347,94 @@ def test_bias_before_batch_norm_gets_no_gradient():
     assert np.abs(dense.grad_kernel).max() > 1e-2
 
 
+# ============================================================================ LayerNormalization
+
+def trained_layer_norm(**kwargs):
+    """A float64 LayerNormalization with non-trivial gamma and beta."""
+    rng = np.random.default_rng(12)
+    ln = LayerNormalization(**kwargs)
+    ln.build(5, rng, dtype=np.float64)
+    ln.gamma[:] = rng.uniform(0.5, 2.0, size=5)
+    ln.beta[:] = rng.normal(size=5)
+    return ln
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"center": False}, {"scale": False},
+                                    {"center": False, "scale": False}, {"epsilon": 1e-5}], ids=repr)
+@pytest.mark.parametrize("training", [False, True])
+def test_layer_norm_gradients(kwargs, training):
+    # Scaled, shifted inputs: x_hat must not be close to x, or a wrong mean term could pass.
+    x = 3 * inputs((6, 5)) + np.array([4.0, -1.0, 0.0, 2.0, 7.0])
+    assert_gradients_ok(trained_layer_norm(**kwargs), x, training=training)
+
+
+def test_layer_norm_normalizes_each_example():
+    rng = np.random.default_rng(0)
+    x = 5 * rng.normal(size=(7, 16)) + rng.normal(scale=10, size=(7, 1))
+    y = LayerNormalization().forward(x)
+    np.testing.assert_allclose(y.mean(axis=1), 0, atol=1e-12)
+    var = ((x - x.mean(axis=1, keepdims=True)) ** 2).mean(axis=1)  # population variance
+    np.testing.assert_allclose(y.var(axis=1), var / (var + 1e-3), rtol=1e-10)
+    # ... and not each feature over the batch: that is batch normalization
+    assert np.abs(y.mean(axis=0)).max() > 0.1
+
+
+def test_layer_norm_is_the_same_at_training_and_inference_and_for_any_batch():
+    ln = trained_layer_norm()
+    x = inputs((12, 5), seed=4)
+    y = ln.forward(x, training=True)
+    np.testing.assert_array_equal(ln.forward(x, training=False), y)
+    for start, stop in [(0, 1), (3, 5), (4, 12)]:
+        np.testing.assert_allclose(ln.forward(x[start:stop], training=True), y[start:stop],
+                                   rtol=1e-14, atol=1e-14)
+    # Nothing to save: no moving statistics.
+    assert ln.state == [] and ln.get_state() == []
+    # Batch normalization in training mode, for contrast, mixes the examples.
+    bn = BatchNormalization()
+    assert not np.allclose(bn.forward(x[:3], training=True), bn.forward(x, training=True)[:3])
+
+
+def test_layer_norm_parameters_follow_center_and_scale():
+    ln = trained_layer_norm()
+    assert ln.param_names == ["gamma", "beta"] and ln.params == [ln.gamma, ln.beta]
+    assert ln.gamma.shape == ln.beta.shape == (5,)
+    no_gamma = LayerNormalization(scale=False)
+    no_gamma.build(3, np.random.default_rng(0))
+    assert no_gamma.param_names == ["beta"]
+    np.testing.assert_array_equal(no_gamma.gamma, np.ones(3))
+
+
+@pytest.mark.parametrize("axis", [1, [-1], (1,)])
+def test_layer_norm_accepts_the_features_axis_spelled_as_keras_allows(axis):
+    x = inputs((4, 5))
+    np.testing.assert_array_equal(LayerNormalization(axis=axis).forward(x),
+                                  LayerNormalization().forward(x))
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"axis": 0}, "axis"), ({"axis": [0, 1]}, "axis"), ({"axis": 2}, "axis"), ({"axis": "features"}, "axis"),
+    ({"axis": True}, "axis"), ({"epsilon": 0}, "epsilon"), ({"center": 1}, "center"), ({"scale": None}, "scale"),
+])
+def test_layer_norm_rejects_bad_arguments_by_name(kwargs, words):
+    with pytest.raises((ValueError, TypeError), match=words):
+        LayerNormalization(**kwargs)
+
+
+def test_both_normalization_layers_are_names_of_the_layers_module(tmp_path):
+    from course_lib.saving import load_model, save_model
+    assert layers.LayerNormalization is normalization.LayerNormalization
+    assert layers.BatchNormalization is normalization.BatchNormalization
+    model = Sequential([Dense(6), LayerNormalization(epsilon=1e-4), BatchNormalization(),
+                        Dense(3, activation="softmax")], seed=0).build(4)
+    model.layers[1].gamma[:] = np.linspace(0.5, 1.5, 6)
+    save_model(model, tmp_path / "model")
+    clone = load_model(tmp_path / "model")
+    assert type(clone.layers[1]) is LayerNormalization
+    assert clone.layers[1].get_config() == model.layers[1].get_config()
+    x = inputs((5, 4))
+    np.testing.assert_allclose(clone.predict(x), model.predict(x), rtol=1e-12)
+
+
 # ============================================================================ penalties, max-norm
 
 def test_regularizer_penalties_by_hand():
@@ -406,7 +498,8 @@ def test_default_layers_have_no_constraints_or_state():
 
 
 @pytest.mark.parametrize("layer", [Dense(3, activation="elu"), Activation("sigmoid"), Dropout(0.5),
-                                   AlphaDropout(0.5), BatchNormalization()], ids=repr)
+                                   AlphaDropout(0.5), BatchNormalization(), LayerNormalization()],
+                         ids=repr)
 @pytest.mark.parametrize("training", [False, True])
 def test_float32_layers_compute_in_float32(layer, training):
     layer.build(4, np.random.default_rng(0), dtype=np.float32)

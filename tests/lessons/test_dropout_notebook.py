@@ -1,4 +1,4 @@
-"""Notebook 06 (overfitting and dropout): its exercises, experiments, figures and explorers."""
+"""Notebook 06 (dropout): its exercises, experiments, figures and explorers."""
 import copy
 import subprocess
 import sys
@@ -174,45 +174,17 @@ def test_runs_compute_without_the_drawing_libraries():
     assert result.stdout.strip() == "[]"
 
 
-def test_moons_network_structure():
-    plain = runs.moons_network(0.0)
-    assert [type(layer) for layer in plain.layers] == [Dense, Dense, Dense]
-    with_dropout = runs.moons_network(0.5, hidden=16)
-    assert [type(layer) for layer in with_dropout.layers] == [Dense, Dropout, Dense, Dropout, Dense]
-    assert with_dropout.layers[0].units == 16 and with_dropout.layers[1].rate == 0.5
-    with pytest.raises(ValueError):
-        runs.moons_network(1.0)
-
-
-def test_training_set_loss_equals_evaluate_with_dropout_off():
-    x_train, y_train, x_val, y_val = runs.moons_data()
-    run = runs.fit_moons(0.5, hidden=8, epochs=3)
-    assert len(run.train_loss) == len(run.logged_loss) == len(run.val_loss) == 3
-    assert np.isclose(run.train_loss[-1], run.model.evaluate(x_train, y_train)["loss"], rtol=1e-6)
-    assert np.allclose(run.gap, run.val_loss - run.train_loss)
-    assert run.best_epoch == int(np.argmin(run.val_loss)) + 1
-
-
-def test_train_moons_is_cached_per_rounded_rate():
-    assert runs.train_moons(0.30000000000000004, hidden=4) is runs.train_moons(0.3, hidden=4)
-
-
-def test_a_seed_draws_its_own_moons_and_weights():
-    first, again, other = runs.moons_data(3), runs.moons_data(3), runs.moons_data(4)
-    assert all(a is b for a, b in zip(first, again))               # cached, shared
-    assert not np.allclose(first[0], other[0]) and not np.allclose(first[2], other[2])
-    assert not np.allclose(first[0][:50], first[2][:50])             # validation is another draw
-    assert not first[0].flags.writeable
-    run_3 = runs.train_moons(0.0, hidden=4, seed=3)
-    assert run_3 is not runs.train_moons(0.0, hidden=4, seed=4)
-    x_train, y_train, _, _ = first
-    assert np.isclose(run_3.train_loss[-1], run_3.model.evaluate(x_train, y_train)["loss"],
-                      rtol=1e-5)                                   # trained on seed 3's data
+def test_regression_data_names_a_bad_seed():
     for bad in (-1, 1.5, True, "0"):
         with pytest.raises(ValueError, match="seed"):
-            runs.moons_data(bad)
-        with pytest.raises(ValueError, match="seed"):
             runs.regression_data(bad)
+
+
+def test_the_moons_runs_are_notebook_05s():
+    """One definition of the overfitting problem: this notebook reuses notebook 05's runs."""
+    from course_lib.lessons.generalization import runs as generalization_runs
+    assert runs.train_moons is generalization_runs.train_moons
+    assert runs.train_moons(0.5, hidden=4) is generalization_runs.train_moons(0.5, hidden=4)
 
 
 def test_regression_data_and_networks_follow_the_seed():
@@ -221,11 +193,6 @@ def test_regression_data_and_networks_follow_the_seed():
     assert not np.allclose(x0, x1)
     assert runs.train_mc_regression(0.1, seed=1) is not runs.train_mc_regression(0.1, seed=0)
     assert runs.mc_grid_passes(0.1, 1).shape == (runs.MC_MAX_SAMPLES, len(runs.MC_GRID))
-
-
-def test_summary_prints_median_and_quartiles():
-    assert runs.summary([5.0, 1.0, 3.0, 2.0, 4.0]) == "3.00 [2.00, 4.00]"
-    assert runs.summary([10, 20, 30, 40, 50], 0) == "30 [20, 40]"
 
 
 def test_digits_layers_have_dropout_before_every_dense_layer():
@@ -365,6 +332,10 @@ def test_mask_explorer_draws_the_layer_and_its_mask():
     assert np.allclose(drawn["after"], drawn["before"] * drawn["mask"][0])
     assert np.allclose(drawn["batch_after"], runs.layer_activations() * drawn["mask"])
     assert explorer.layout == 2.0 and "1/(1 - 0.50) = 2.00" in explorer.status.value
+    image = explorer.panels.image
+    assert image.colorbar is not None                              # the heatmap's colour bar
+    assert np.allclose(image.get_array().compressed(),
+                       runs.layer_activations()[drawn["mask"] != 0])   # coloured by activation
     explorer.update(rate=0.9)
     assert explorer.layout == 10.0
     assert np.max(explorer.drawn_data()["after"]) < explorer.panels.ax_bars.get_ylim()[1]
@@ -454,15 +425,6 @@ def axes():
     return Figure().subplots(1, 2)
 
 
-def test_curve_band_draws_the_median_and_the_quartiles(axes):
-    curves = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0], [4.0, 8.0], [5.0, 10.0]])
-    s = figures.plot_curve_band(axes[0], curves, color="black", label="loss")
-    line = axes[0].get_lines()[0]
-    assert np.allclose(line.get_xdata(), [1, 2]) and np.allclose(line.get_ydata(), [3.0, 6.0])
-    assert np.allclose(s.low, [2.0, 4.0]) and np.allclose(s.high, [4.0, 8.0])
-    assert len(axes[0].collections) == 1                        # the quartile band
-
-
 def test_strip_plot_draws_every_seed_and_the_median(axes):
     values = {"none": [0.3, 0.2, 0.4, 0.25, 0.35], "l1": [0.5, 0.4, 0.45, 0.6, 0.55]}
     spreads = plot_seed_strip(axes[0], values, ylabel="validation loss")
@@ -471,14 +433,6 @@ def test_strip_plot_draws_every_seed_and_the_median(axes):
     dots = [line for line in axes[0].get_lines() if line.get_marker() == "o"]
     assert [sorted(d.get_ydata()) for d in dots] == [sorted(v) for v in values.values()]
     assert [t.get_text() for t in axes[0].get_xticklabels()] == ["none", "l1"]
-
-
-def test_complexity_reads_the_final_losses_of_every_seed(axes):
-    sweep = [[runs.train_moons(0.0, hidden=w, seed=s) for s in (0, 1)] for w in (2, 4)]
-    train, val = figures.plot_complexity(axes[0], (2, 4), sweep)
-    assert train.values.shape == (2, 2)                          # (seeds, widths)
-    assert train.values[1, 0] == sweep[0][1].train_loss[-1]      # seed 1, width 2
-    assert val.values[0, 1] == sweep[1][0].val_loss[-1]          # seed 0, width 4
 
 
 def test_layer_statistics_and_refusal_curves_summarise_over_seeds(axes):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import course_lib.lessons as lessons
-from course_lib.lessons.exercise import Case, CheckResult, Exercise, Mistake
+from course_lib.lessons.exercise import Case, CheckResult, Exercise, Mistake, ValidationChoice
 from course_lib.lessons.start.exercises import check_standardize, standardize_reference
 
 
@@ -153,7 +153,31 @@ def _all_checkers():
             for topic, module in _exercise_modules()
             for name, value in vars(module).items()
             if name.startswith("check_") and inspect.isfunction(value)
-            and value.__module__ == module.__name__]
+            and value.__module__ == module.__name__
+            and _choice_of(module, value) is None]      # scores a value: see below
+
+
+def _choice_of(module, checker):
+    """The :class:`ValidationChoice` an experiment-style checker runs (one of its module's,
+    whose title its verdict on "nothing chosen yet" carries), or None for a checker of a
+    learner's function."""
+    choices = {v.title: v for v in vars(module).values() if isinstance(v, ValidationChoice)}
+    if not choices or "seed" not in inspect.signature(checker).parameters:
+        return None
+    try:
+        verdict = checker(None, seed=0)
+    except Exception:  # a checker of functions may reject None in its own way
+        return None
+    return choices.get(getattr(verdict, "exercise", None))
+
+
+def _all_validation_choices():
+    """Every experiment-style checker, with the ValidationChoice it runs."""
+    return [pytest.param(value, _choice_of(module, value), id=f"{topic}.{name}")
+            for topic, module in _exercise_modules()
+            for name, value in vars(module).items()
+            if name.startswith("check_") and inspect.isfunction(value)
+            and value.__module__ == module.__name__ and _choice_of(module, value) is not None]
 
 
 def test_discovery_finds_every_topic_and_checker():
@@ -223,6 +247,7 @@ def _range_test_for_check_max_rate():
 SIGNATURES = {
     "dropout.check_dropout": (("dropout_forward_solution", "dropout_backward_solution"), ()),
     "schedules.check_max_rate": (("pick_max_rate_reference",), (_range_test_for_check_max_rate(),)),
+    "capstone.check_challenge": (("build_and_train_reference",), ()),
 }
 
 
@@ -288,3 +313,50 @@ def test_every_checker_passes_each_listed_mistake_its_explanation(check, exercis
             warnings.simplefilter("error")
             result = check(mistake.implementation, *extra)
         assert not result.passed and result.message == mistake.explanation, result.message
+
+
+# ------------------------------------------- the contract of an experiment-style checker
+
+def _toy_choice():
+    # validation loss (x - 2)^2 + 0.1, one seed-dependent wobble of 0.01
+    return ValidationChoice("toy", "width", lambda x, seed: (x - 2.0) ** 2 + 0.1 + 0.01 * (seed % 3),
+                            grid=(0.0, 1.0, 2.0, 3.0, 4.0), low=0.0, high=4.0, margin=0.05)
+
+
+def test_a_validation_choice_scores_the_value_on_its_own_runs():
+    toy = _toy_choice()
+    assert toy.check(2.1).passed and toy.check(1.9).passed
+    result = toy.check(3.0)
+    assert not result.passed and "lower by more than 0.05" in result.message
+    assert "not chosen yet" in toy.check(None).message
+    assert "between 0 and 4" in toy.check(7.0).message
+    assert "must be a number" in toy.check("2").message
+    diverging = ValidationChoice("toy", "width", lambda x, seed: np.nan if x > 3 else x,
+                                 grid=(0.0, 1.0, 2.0), low=0.0, high=4.0, margin=0.1)
+    assert "diverged on 5 of 5 seeds" in diverging.check(3.5).message
+
+
+def test_a_validation_choice_needs_a_grid_inside_its_interval():
+    with pytest.raises(ValueError, match="grid must lie within"):
+        ValidationChoice("toy", "x", lambda x, s: x, grid=(0, 1, 5), low=0, high=4, margin=0.1)
+    with pytest.raises(ValueError, match="margin"):
+        ValidationChoice("toy", "x", lambda x, s: x, grid=(0, 1, 2), low=0, high=4, margin=0)
+
+
+def test_discovery_finds_the_experiment_style_checkers():
+    assert {p.id for p in _all_validation_choices()} >= {"start.check_learning_rate_choice"}
+
+
+@pytest.mark.parametrize("check, choice", _all_validation_choices())
+def test_every_experiment_accepts_its_best_and_rejects_a_far_value_without_naming_the_best(
+        check, choice):
+    medians = choice.grid_medians(seed=0)
+    best = int(np.nanargmin(medians))
+    # no optimum at the edge of the grid it was searched on
+    assert 0 < best < len(choice.grid) - 1, (choice.title, medians)
+    assert check(choice.grid[best], seed=0).passed
+    worst = int(np.nanargmax(np.where(np.isfinite(medians), medians, -np.inf)))
+    result = check(choice.grid[worst], seed=0)
+    assert not result.passed
+    assert f"{choice.grid[best]:g}" not in result.message.replace(f"{choice.low:g}", "")
+    assert "not chosen yet" in check(None, seed=0).message

@@ -190,16 +190,47 @@ def test_widget_shows_controls_then_the_figure_then_the_status():
     assert explorer.redraw_count == 1  # not redrawn for a second view
 
 
-def test_display_offers_the_widget_and_its_first_picture():
+def test_display_offers_the_widget_and_its_first_picture_at_twice_the_pixels():
     explorer = LineExplorer()
-    bundle = explorer._repr_mimebundle_()
+    bundle, metadata = explorer._repr_mimebundle_()
     view = bundle["application/vnd.jupyter.widget-view+json"]
     box = explorer.widget()
     assert view["model_id"] == box.model_id and explorer.image in box.children
-    # Readers without a widget manager (GitHub, nbviewer, static pages) get the picture.
-    assert base64.b64decode(bundle["image/png"]) == explorer.image.value
-    assert base64.b64decode(bundle["image/png"]).startswith(PNG_SIGNATURE)
+    # Readers without a widget manager (GitHub, nbviewer, static pages) get the picture,
+    # with twice the pixels of the live one and shown at the live one's size.
+    saved = base64.b64decode(bundle["image/png"])
+    assert saved.startswith(PNG_SIGNATURE)
+    live_height, live_width, _ = decode(explorer.image.value).shape
+    height, width, _ = decode(saved).shape
+    shown = metadata["image/png"]
+    assert (shown["width"], shown["height"]) == (width // 2, height // 2)
+    assert (shown["width"], shown["height"]) == (live_width, live_height)
     assert "interactive explorer" in bundle["text/plain"]
+
+
+class BlitLineExplorer(base.BlitExplorer):
+    """A static frame with one animated black line."""
+
+    def __init__(self):
+        super().__init__({"slope": widgets.FloatSlider(value=0.5, min=-1.0, max=1.0)})
+        ax = self.figure.add_subplot()
+        ax.set_xlim(0, 1)
+        ax.set_ylim(-1, 1)
+        (self.line,) = self.animate(*ax.plot([0, 1], [0, 0.5], color="black", linewidth=4))
+
+    def draw(self, slope):
+        self.layout = "frame"
+        self.line.set_ydata([0, slope])
+
+
+def test_the_saved_picture_of_a_blitting_explorer_shows_its_animated_artists():
+    explorer = BlitLineExplorer()
+    explorer.widget()
+    saved = decode(explorer.sharp_png()[0])
+    assert (saved.sum(axis=2) < 60).sum() > 500        # the thick black line is there
+    assert explorer.line.get_animated()                # and stays out of the cached frame
+    explorer.update(slope=-0.5)                         # live redraws still work afterwards
+    assert (decode(explorer.image.value).sum(axis=2) < 60).sum() > 100
 
 
 # -- registry ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The three exercises of notebook 04 (schedules and callbacks): references, the library's
+"""The four exercises of notebook 04 (schedules and callbacks): references, the library's
 own behaviour, and the feedback for each kind of wrong answer."""
 import math
 
@@ -11,6 +11,7 @@ from course_lib import schedules
 from course_lib.callbacks import ReduceLROnPlateau
 from course_lib.lessons.schedules import exercises as ex
 from course_lib.lessons.schedules import runs
+from course_lib.lessons.schedules import warmup_exercise as wx
 from course_lib.optimizers import SGD
 
 
@@ -86,6 +87,122 @@ def test_one_cycle_rejects_other_wrong_versions():
         return max_lr / (step - step)
     assert "raised ZeroDivisionError" in ex.check_one_cycle(crashes).message
     assert "expected a function" in ex.check_one_cycle(0.1).message
+
+
+# A learner's 1cycle that rises and falls symmetrically and never anneals, in several forms:
+# the triangle over the whole run or over the cycle, with final_lr or initial_lr after the end.
+def _triangle_over_run_then_final(step, max_lr, total_steps, initial_lr, final_lr,
+                                  anneal_fraction=0.1):
+    if step > total_steps:
+        return final_lr
+    return float(np.interp(step, [0, total_steps / 2, total_steps], [initial_lr, max_lr, initial_lr]))
+
+
+def _triangle_over_cycle_then_final(step, max_lr, total_steps, initial_lr, final_lr,
+                                    anneal_fraction=0.1):
+    cycle = (1 - anneal_fraction) * total_steps
+    if step > total_steps:
+        return final_lr
+    return float(np.interp(step, [0, cycle / 2, cycle], [initial_lr, max_lr, initial_lr]))
+
+
+def _triangle_with_integer_half(step, max_lr, total_steps, initial_lr, final_lr,
+                                anneal_fraction=0.1):
+    half = total_steps // 2
+    if step <= half:
+        return initial_lr + (max_lr - initial_lr) * step / half
+    return max(initial_lr, max_lr - (max_lr - initial_lr) * (step - half) / half)
+
+
+@pytest.mark.parametrize("variant", [_triangle_over_run_then_final,
+                                     _triangle_over_cycle_then_final,
+                                     _triangle_with_integer_half])
+def test_one_cycle_names_a_symmetric_cycle_without_annealing(variant):
+    result = ex.check_one_cycle(variant)
+    assert not result.passed
+    assert result.message == ex.SYMMETRIC_WITHOUT_ANNEALING
+    assert "anneal" in result.message and "final_lr" in result.message
+
+
+def test_symmetric_message_does_not_hide_the_other_advice():
+    # the exact known mistakes keep their own, more specific, messages
+    assert ex.check_one_cycle(ex._symmetric_triangle).message == ex.ONE_CYCLE.mistakes[1].explanation
+    assert ex.check_one_cycle(ex._no_annealing).message == ex.ONE_CYCLE.mistakes[2].explanation
+    assert ex.check_one_cycle(ex.one_cycle_reference).passed
+
+    def asymmetric(step, max_lr, total_steps, initial_lr, final_lr, anneal_fraction=0.1):
+        # up fast, down slowly, no annealing: not symmetric, so the general feedback
+        return float(np.interp(step, [0, total_steps / 4, total_steps],
+                               [initial_lr, max_lr, initial_lr]))
+    assert ex.check_one_cycle(asymmetric).message != ex.SYMMETRIC_WITHOUT_ANNEALING
+    assert ex.check_one_cycle(ex._anneal_to_zero).message != ex.SYMMETRIC_WITHOUT_ANNEALING
+
+
+# ----------------------------------------------------------------------------- exercise 4
+
+WARMUP_SETTINGS = [
+    dict(initial_lr=0.01, peak_lr=0.1, warmup_steps=120, decay_steps=1080, alpha=0.001),
+    dict(initial_lr=0.0, peak_lr=1.0, warmup_steps=5, decay_steps=20, alpha=0.2),
+    dict(initial_lr=0.05, peak_lr=0.5, warmup_steps=1, decay_steps=10, alpha=0.0),
+]
+
+
+@pytest.mark.parametrize("kwargs", WARMUP_SETTINGS)
+def test_warmup_cosine_reference_is_keras_cosine_decay(kwargs):
+    library = schedules.CosineDecay(kwargs["initial_lr"], kwargs["decay_steps"], kwargs["alpha"],
+                                    warmup_target=kwargs["peak_lr"],
+                                    warmup_steps=kwargs["warmup_steps"])
+    steps = np.arange(kwargs["warmup_steps"] + kwargs["decay_steps"] + 30)
+    reference = [wx.warmup_cosine_reference(int(t), **kwargs) for t in steps]
+    np.testing.assert_allclose(reference, library(steps), rtol=1e-12, atol=1e-15)
+
+
+def test_warmup_cosine_accepts_the_reference_and_the_library():
+    assert ex.check_warmup_cosine(wx.warmup_cosine_reference).passed
+
+    def with_the_library(step, initial_lr, peak_lr, warmup_steps, decay_steps, alpha=0.0):
+        return schedules.CosineDecay(initial_lr, decay_steps, alpha, warmup_target=peak_lr,
+                                     warmup_steps=warmup_steps)(step)
+    assert ex.check_warmup_cosine(with_the_library).passed
+
+
+@pytest.mark.parametrize("mistake, scalar", [
+    (0, wx._warmup_ends_a_step_early), (1, wx._warmup_over_one_step_less),
+    (2, wx._without_alpha), (3, wx._alpha_as_a_rate), (4, wx._cosine_from_step_zero),
+    (5, wx._cosine_not_capped)])
+def test_warmup_cosine_rejects_each_known_mistake_with_its_advice(mistake, scalar):
+    result = ex.check_warmup_cosine(scalar)
+    assert not result.passed
+    assert result.message == wx.WARMUP_COSINE.mistakes[mistake].explanation
+
+
+def test_warmup_cosine_mistakes_are_the_slips_they_name():
+    kwargs = WARMUP_SETTINGS[0]
+    ref = wx.warmup_cosine_reference
+    # off by one: the peak one step early
+    assert wx._warmup_ends_a_step_early(119, **kwargs) == pytest.approx(0.1)
+    assert ref(119, **kwargs) < 0.1 and ref(120, **kwargs) == pytest.approx(0.1)
+    # forgetting alpha: ends at 0 instead of alpha * peak
+    assert wx._without_alpha(1200, **kwargs) == pytest.approx(0.0, abs=1e-15)
+    assert ref(1200, **kwargs) == pytest.approx(1e-4)
+    # the cosine from step 0: already below the peak when the warm-up ends
+    assert wx._cosine_from_step_zero(120, **kwargs) < 0.1
+
+
+def test_warmup_cosine_other_wrong_versions():
+    def stub(step, initial_lr, peak_lr, warmup_steps, decay_steps, alpha=0.0):
+        raise NotImplementedError
+    assert "not implemented yet" in ex.check_warmup_cosine(stub).message
+
+    def linear_decay(step, initial_lr, peak_lr, warmup_steps, decay_steps, alpha=0.0):
+        if step < warmup_steps:
+            return initial_lr + (peak_lr - initial_lr) * step / warmup_steps
+        t = min(step - warmup_steps, decay_steps)
+        return peak_lr * ((1 - alpha) * (1 - t / decay_steps) + alpha)
+    message = ex.check_warmup_cosine(linear_decay).message
+    assert "your value" in message and "too" in message
+    assert not any(m.explanation == message for m in wx.WARMUP_COSINE.mistakes)
+    assert "expected a function" in ex.check_warmup_cosine(0.1).message
 
 
 # ----------------------------------------------------------------------------- exercise 2

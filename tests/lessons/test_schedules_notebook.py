@@ -33,7 +33,8 @@ def test_steps_per_epoch_counts_the_short_last_batch():
 @pytest.mark.parametrize("name, cls", [
     ("power", schedules.PowerDecay), ("exponential", schedules.ExponentialDecay),
     ("piecewise constant", schedules.PiecewiseConstantDecay), ("step decay", schedules.StepDecay),
-    ("1cycle", schedules.OneCycle)])
+    ("1cycle", schedules.OneCycle), ("cosine warm-up", schedules.CosineDecay),
+    ("cosine restarts", schedules.CosineDecayRestarts), ("polynomial", schedules.PolynomialDecay)])
 def test_schedule_from_name_builds_the_library_class(name, cls):
     made = [runs.schedule_from_name(name, 0.1, decay_steps=50, boundaries=[9, 29],
                                     total_steps=100),
@@ -55,6 +56,13 @@ def test_schedule_from_name_parameters_and_errors():
         runs.schedule_from_name("constant", -1.0)
     with pytest.raises(ValueError, match="name must be one of"):
         runs.budget_callbacks("cosine", 10)
+    with pytest.raises(ValueError, match=r"warmup_steps must be in \[0, total_steps\)"):
+        runs.schedule_from_name("cosine warm-up", 0.1, total_steps=100, warmup_steps=100)
+    warm = runs.schedule_from_name("cosine warm-up", 0.2, total_steps=100, warmup_steps=10)
+    assert warm(0) == pytest.approx(runs.WARMUP_START * 0.2) and warm(10) == pytest.approx(0.2)
+    assert warm(100) == pytest.approx(runs.COSINE_ALPHA * 0.2)
+    polynomial = runs.schedule_from_name("polynomial", 0.2, total_steps=100, factor=0.1, power=2.0)
+    assert polynomial(50) == pytest.approx((0.2 - 0.02) * 0.25 + 0.02)
 
 
 @pytest.mark.parametrize("name", runs.SCHEDULE_NAMES)
@@ -77,11 +85,20 @@ def test_schedule_in_epochs_converts_epochs_to_steps(name):
     elif name == "step decay":
         expected = 0.1 * 0.5 ** np.floor(steps / (5 * spe))
         assert np.allclose(rates, expected)
+    elif name == "cosine warm-up":                      # the default warm-up of the explorer
+        warmup = runs.schedule_in_epochs(name, 0.1, epochs, spe).warmup_steps
+        assert int(np.argmax(rates)) == warmup and rates[warmup] == pytest.approx(0.1)
+        assert rates[-1] < 0.1 * 1e-3 * 1.01
+    elif name == "cosine restarts":                     # periods of 5, 10, 20 epochs
+        jumps = np.nonzero(np.diff(rates) > 0)[0] + 1
+        assert list(jumps) == [5 * spe, 15 * spe]
+    elif name == "polynomial":                          # power 1: a line down to factor * rate
+        assert np.allclose(rates, 0.1 - (0.1 - 0.05) * steps / (epochs * spe))
     else:
         assert int(np.argmax(rates)) == round(0.9 * epochs * spe / 2)
 
 
-@pytest.mark.parametrize("name", runs.BUDGET_SCHEDULES)
+@pytest.mark.parametrize("name", runs.BUDGET_SCHEDULES + ("cosine restarts", "polynomial"))
 @pytest.mark.parametrize("epochs", [4, 10, 30])
 def test_budget_schedules_do_their_whole_job_within_the_budget(name, epochs):
     spe = 10
@@ -95,6 +112,9 @@ def test_budget_schedules_do_their_whole_job_within_the_budget(name, epochs):
         assert max(sched.boundaries) < total and rates[-1] == pytest.approx(0.02)
     elif name == "1cycle":
         assert sched.total_steps == total and rates.max() == pytest.approx(0.2, rel=0.02)
+    elif name == "cosine warm-up":                      # a tenth of the budget, then the cosine
+        assert sched.warmup_steps == round(total / 10) and rates.max() == pytest.approx(0.2)
+        assert sched.warmup_steps + sched.decay_steps == total and rates[-1] < 0.2 / 100
     else:
         assert rates[-1] < 0.2 / 5                    # well decayed by the end
     callbacks = runs.budget_callbacks(name, epochs)
@@ -236,11 +256,61 @@ def test_val_loss_over_seeds_is_one_training_per_seed():
     assert np.isnan(diverged[0, -1])               # NaN from the epoch it diverged in
 
 
+def test_train_digits_shares_identical_runs_and_they_equal_fresh_ones(monkeypatch):
+    monkeypatch.setattr(runs, "_RUNS", {})
+    sched = schedules.CosineDecay(0.005, 20, warmup_target=0.05, warmup_steps=5)
+    first = runs.train_digits(sched, 5, batch_size=256, seed=3)
+    again = runs.train_digits(schedules.deserialize(schedules.serialize(sched)), 5,
+                              batch_size=256, seed=3)
+    assert again is first                               # same settings: the same run
+    assert runs.train_digits(sched, 5, batch_size=256, seed=4) is not first
+    runs._RUNS.clear()
+    fresh = runs.train_digits(sched, 5, batch_size=256, seed=3)
+    assert fresh is not first and fresh[1].history == first[1].history
+    assert fresh[2].rates == first[2].rates
+    # a run with callbacks is never shared: its callbacks must see it happen
+    plateau = ReduceLROnPlateau(patience=1)
+    with_callback = runs.train_digits(sched, 5, batch_size=256, seed=3, callbacks=[plateau])
+    assert with_callback is not fresh and plateau.model is with_callback[0]
+
+
 def test_smooth_is_a_bias_corrected_moving_average():
     assert np.allclose(runs.smooth([2.0, 2.0, 2.0]), 2.0)
     values = np.array([1.0, 3.0])
     # a1 = 0.2 * 1 = 0.2 -> 1; a2 = 0.8 * 0.2 + 0.2 * 3 = 0.76 -> 0.76 / 0.36
     assert np.allclose(runs.smooth(values, beta=0.8), [1.0, 0.76 / 0.36])
+
+
+def test_schedule_colours_are_distinct_and_cover_every_name():
+    names = set(runs.SCHEDULE_NAMES) | set(runs.BUDGET_SCHEDULES)
+    assert names <= set(figures.SCHEDULE_COLORS)
+    colours = [matplotlib.colors.to_hex(figures.SCHEDULE_COLORS[name]) for name in names]
+    assert len(set(colours)) == len(colours)
+
+
+def test_plot_rates_labels_the_dots_without_naming_one_schedule_for_all():
+    fig, ax = plt.subplots()
+    curves = {"piecewise constant": schedules.PiecewiseConstantDecay([9], [0.1, 0.05]),
+              "step decay": schedules.StepDecay(0.1, 10, 0.5)}
+    used = {name: sched(np.arange(40)) for name, sched in curves.items()}
+    figures.plot_rates(ax, curves, 40, 10, used=used)
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == ["piecewise constant", "step decay", "rate the optimizer used"]
+    plt.close(fig)
+
+
+def test_plot_comparison_legend_covers_no_curve_and_no_limit_cuts_them():
+    rng = np.random.default_rng(1)
+    curves = {name: spread(rng.uniform(0.03, 2.0, size=(5, 8))) for name in runs.BUDGET_SCHEDULES}
+    fig, (left, right) = plt.subplots(1, 2)
+    figures.plot_comparison(left, right, curves, banded=("constant",))
+    fig.canvas.draw()
+    legend = left.get_legend().get_window_extent()
+    assert not legend.overlaps(left.get_window_extent())            # under the axes
+    low, high = left.get_ylim()
+    medians = np.concatenate([curve.median for curve in curves.values()])
+    assert low <= medians.min() and medians.max() <= high
+    plt.close(fig)
 
 
 def test_plot_comparison_draws_every_seed_and_bands_only_where_asked():
@@ -284,6 +354,25 @@ def test_schedule_explorer_spans_the_training_and_highlights_the_choice():
     assert line.get_linewidth() > explorer.lines["power"].get_linewidth()
     assert set(explorer.drawn_data()) == set(runs.SCHEDULE_NAMES)
     assert "max rate" in explorer.status.value
+
+
+def test_schedule_explorer_warm_up_and_what_leaves_the_plot():
+    explorer = explorers.schedule_explorer(schedule="cosine warm-up")
+    spe = runs.steps_per_epoch(len(digits().x_train), 32)
+    for warmup_epochs in (0, 4):
+        explorer.update(warmup_epochs=warmup_epochs, epochs=20, batch_size=32)
+        rates = explorer.drawn_data()["cosine warm-up"]
+        assert int(np.argmax(rates)) == warmup_epochs * spe
+    assert "warm-up" in explorer.status.value
+    # exponential decay by 0.05 per epoch over 60 epochs falls far below the five decades drawn
+    explorer.update(schedule="exponential", decay_epochs=1, factor=0.05, epochs=60)
+    assert "below the plotted range" in explorer.status.value
+    assert "exponential" in explorer.status.value.split("below the plotted range")[1]
+    explorer.update(schedule="exponential", decay_epochs=30, factor=0.95, epochs=10)
+    assert "below the plotted range" not in explorer.status.value
+    legend = explorer.ax.get_legend()
+    explorer.figure.canvas.draw()
+    assert not legend.get_window_extent().overlaps(explorer.ax.get_window_extent())
 
 
 @pytest.mark.parametrize("values", [

@@ -140,6 +140,35 @@ def test_sparse_crossentropy_names_the_log_of_unclipped_probabilities():
     assert "log of unclipped probabilities" in result.message and "underflows" in result.message
 
 
+@pytest.mark.parametrize("log_of", [
+    lambda p: np.log(np.clip(p, 1e-15, 1.0)),            # scikit-learn's old epsilon
+    lambda p: np.log(p + 1e-7),                          # an epsilon added, not clipped
+    lambda p: np.log(np.clip(p, 1e-7, 1.0 - 1e-7)),      # Keras's from_logits=False
+    lambda p: np.log(np.maximum(p, 1e-12)),
+])
+def test_sparse_crossentropy_names_the_log_of_clipped_probabilities_whatever_the_epsilon(log_of):
+    def clipped(logits, labels):
+        z = np.asarray(logits, dtype=float)
+        rows = np.arange(len(z))
+        p = stable_softmax_solution(z)
+        grad = p.copy()
+        grad[rows, labels] -= 1
+        return float(-log_of(p[rows, labels]).mean()), grad / len(z)
+
+    result = check_sparse_crossentropy(clipped)
+    assert not result.passed and "log of clipped probabilities" in result.message
+    # the message names the slip, not the losses the checker expected
+    loss = sparse_crossentropy_solution(np.array([[0.0, 800.0], [40.0, 0.0]]), np.array([0, 1]))[0]
+    assert f"{loss:g}" not in result.message and "420" not in result.message
+
+
+def test_sparse_crossentropy_does_not_call_other_slips_clipping():
+    def half_loss(logits, labels):
+        loss, grad = sparse_crossentropy_solution(logits, labels)
+        return loss / 2, grad
+    assert "clipped" not in check_sparse_crossentropy(half_loss).message
+
+
 def test_sparse_crossentropy_recognises_a_sum_written_differently():
     # Not the listed implementation, but the same slip: the loss summed over the batch and
     # the gradient not divided (written with an explicit one-hot matrix).

@@ -5,6 +5,8 @@
    updated) and in inference mode (moving averages used, nothing updated).
 2. ``batchnorm_backward(grad_out, x, gamma, epsilon)``: the gradients ``(dx, dgamma, dbeta)``
    of the training-mode forward pass.
+3. Layer normalization's forward pass (and, as a stretch, its backward pass): in
+   :mod:`.layernorm_exercises`, and importable from here with the others.
 
 Each checker compares the learner's function with the reference on a few cases (one with a
 feature of tiny variance, where epsilon matters; one square batch, where the wrong axis
@@ -18,6 +20,10 @@ import numpy as np
 
 from ...checks import numerical_gradient_array, rel_error
 from ..exercise import Case, Exercise, Mistake
+from .layernorm_exercises import (LAYERNORM_BACKWARD, LAYERNORM_FORWARD,  # noqa: F401
+                                  check_layernorm_backward, check_layernorm_forward,
+                                  layernorm_backward_solution, layernorm_forward_solution,
+                                  layernorm_numerical_dx)
 
 MOMENTUM = 0.99
 EPSILON = 1e-3
@@ -159,10 +165,15 @@ BATCHNORM_FORWARD = Exercise(
         _forward_case("inference, batch of one example", 4, 1, 3, False),
     ],
     mistakes=[
-        Mistake("you used the unbiased variance (ddof=1, dividing by m - 1). Batch norm "
-                "normalises with the biased batch variance, np.var(x, axis=0), which divides "
+        Mistake("you used the unbiased variance (ddof=1, as x.var(axis=0, ddof=1) or "
+                "x.std(axis=0, ddof=1) give, dividing by m - 1). Batch norm normalises with the "
+                "biased (population) variance of the batch, np.var(x, axis=0), which divides "
                 "by m, and Keras averages that same variance into moving_variance.",
                 _forward_variant(_unbiased_stats, _sqrt_inside)),
+        Mistake("two slips: x.std(axis=0, ddof=1) is the unbiased standard deviation (batch "
+                "norm uses the biased one, dividing by m: np.var(x, axis=0), ddof=0), and "
+                "epsilon belongs inside the square root: (x - mean) / sqrt(var + epsilon).",
+                _forward_variant(_unbiased_stats, _eps_outside)),
         Mistake("the normalisation is right, but moving_variance was updated with the unbiased "
                 "variance (ddof=1), as PyTorch does. The convention here is Keras's: the same "
                 "biased variance, np.var(x, axis=0), in both places.",
@@ -385,4 +396,6 @@ def check_batchnorm_backward(fn):
 
 __all__ = ["BATCHNORM_FORWARD", "BATCHNORM_BACKWARD", "batchnorm_forward_solution",
            "batchnorm_backward_solution", "check_batchnorm_forward", "check_batchnorm_backward",
-           "numerical_dx"]
+           "numerical_dx", "LAYERNORM_FORWARD", "LAYERNORM_BACKWARD", "layernorm_forward_solution",
+           "layernorm_backward_solution", "check_layernorm_forward", "check_layernorm_backward",
+           "layernorm_numerical_dx"]

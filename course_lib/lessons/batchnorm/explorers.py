@@ -39,13 +39,13 @@ class InputScalingExplorer(BlitExplorer):
             "rate_factor": widgets.FloatSlider(value=rate_factor, min=0.1, max=2.2, step=0.05,
                                                description="learning rate x lambda_max"),
         }
-        super().__init__(controls, figsize=(8.6, 4.2), title="Input scaling explorer")
+        super().__init__(controls, figsize=(9.4, 4.2), title="Input scaling explorer")
         ax_raw, ax_std = self.figure.subplots(1, 2)
         self.panels = [LandscapePanel(ax_raw, "raw inputs"),
                        LandscapePanel(ax_std, "standardised inputs")]
         for panel in self.panels:
             self.animate(*panel.artists)
-        self.figure.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.9, wspace=0.25)
+        self.figure.subplots_adjust(left=0.07, right=0.93, bottom=0.12, top=0.9, wspace=0.45)
 
     def draw(self, scale, rate_factor):
         notes = []

@@ -42,8 +42,9 @@ class LandscapePanel:
     (filled contours at the cost of an ``imshow``); the path, start and minimum are lines.
     The view is fixed, equal in both directions, and holds the start (0, 0) and the minima
     of every problem of :func:`input_scaling_problem` (w1* near 1, w2* between 0 and 1), so
-    an elongated bowl looks elongated. A note gives the condition number (kappa) and the
-    number of steps to converge. ``artists`` lists what ``update`` changes.
+    an elongated bowl looks elongated, with a colour bar of the bands. A note gives the
+    condition number (kappa) and the number of steps to converge. ``artists`` lists what
+    ``update`` changes.
     """
 
     VIEW = (-0.6, 2.0, -0.8, 1.8)
@@ -69,6 +70,9 @@ class LandscapePanel:
         ax.set_xlabel("w1 (weight of feature 1)")
         ax.set_ylabel("w2 (weight of feature 2)")
         ax.grid(False)
+        # The bands are fixed (vmin, vmax above), so one colour bar per panel stays right.
+        self.colorbar = ax.figure.colorbar(self.image, ax=ax, fraction=0.046, pad=0.03,
+                                           label="excess loss, log10(L - L*)")
         self.artists = (self.image, self.path_line, self.start_dot, self.min_star, self.note)
 
     def update(self, problem, rate_factor=1.0, max_path_points=60, max_steps=20000):

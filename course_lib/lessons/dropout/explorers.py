@@ -105,7 +105,7 @@ class MaskExplorer(BlitExplorer):
         ax_bars, ax_batch = self.figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.7, 1.0]})
         self.h = layer_activations()
         self.panels = MaskPanels(ax_bars, ax_batch, self.h)
-        self.figure.subplots_adjust(left=0.06, right=0.99, bottom=0.15, top=0.9, wspace=0.15)
+        self.figure.subplots_adjust(left=0.06, right=0.93, bottom=0.15, top=0.9, wspace=0.15)
         self.animate(*self.panels.artists())
         self.prerender(MASK_SCALE_LEVELS, self.panels.set_level)
 

@@ -26,6 +26,7 @@ from matplotlib.patches import Patch, Polygon
 from ... import data
 from ..figures import PALETTE, ROLE_COLORS, plot_band
 from ..seeds import spread
+from ..generalization.figures import plot_curve_band  # noqa: F401 (the notebook imports it from here)
 from ..softmax.figures import DecisionRegions
 from .runs import MC_DATA_RANGE, MC_GRID, MOONS_EXTENT, regression_data
 
@@ -156,16 +157,6 @@ class DropoutCurves:
             self.ax_gap.legend(loc="upper left", fontsize=8)
 
 
-def plot_curve_band(ax, curves, *, color, label=None, linestyle="-"):
-    """Median and quartile band over seeds of per-epoch ``curves`` (seeds, epochs) against
-    the epoch (1-based); returns the :class:`~course_lib.lessons.seeds.Spread`."""
-    curves = spread(np.asarray(curves, dtype=float))
-    epochs = np.arange(1, curves.median.shape[0] + 1)
-    plot_band(ax, epochs, curves, color=color, label=label, linestyle=linestyle)
-    return curves
-
-
-
 def moons_regions(ax, title=None):
     """A :class:`DecisionRegions` over :data:`MOONS_EXTENT`, with the axes labelled."""
     regions = DecisionRegions(ax, extent=MOONS_EXTENT, resolution=100)
@@ -174,28 +165,6 @@ def moons_regions(ax, title=None):
     if title:
         ax.set_title(title)
     return regions
-
-
-def plot_complexity(ax, widths, runs):
-    """Final training loss (dropout off) and final validation loss against the number of
-    hidden units per layer (log scale): the median over seeds, error bars from the lowest
-    to the highest seed. ``runs[i]`` is the list of runs (one per seed) of ``widths[i]``.
-    Returns ``(train, val)``, each a Spread over seeds of shape (seeds, widths)."""
-    train = spread([[run.train_loss[-1] for run in column] for column in zip(*runs)])
-    val = spread([[run.val_loss[-1] for run in column] for column in zip(*runs)])
-    widths = np.asarray(widths, dtype=float)
-    for s, color, name, shift in [(train, ROLE_COLORS["train"], "training loss", 0.96),
-                                  (val, ROLE_COLORS["val"], "validation loss", 1.04)]:
-        ax.errorbar(widths * shift, s.median, yerr=[s.median - s.minimum, s.maximum - s.median],
-                    fmt="o-", color=color, capsize=3, label=f"{name} (median, range)")
-    ax.fill_between(widths, train.median, val.median, color=PALETTE["grey"], alpha=0.15,
-                    label="generalization gap (medians)")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(widths, [str(int(w)) for w in widths])
-    ax.set_xlabel("hidden units per layer (log scale)")
-    ax.set_ylabel(f"loss after {runs[0][0].epochs} epochs (cross-entropy)")
-    ax.legend(loc="upper center", fontsize=8)
-    return train, val
 
 
 # ------------------------------------------------------------------ masks
@@ -214,7 +183,7 @@ def mask_scale_level(rate):
 class MaskPanels:
     """Left: one example's activations before dropout (grey) and after (blue; dropped units
     marked with a red x), with the average over 2000 masks (black dots). Right: the whole
-    batch after dropout, dropped units in light grey.
+    batch's kept units coloured by their activation, dropped units in light grey.
 
     ``update(out, mask, average, rate)`` moves the artists and returns the arrays drawn;
     :meth:`set_level` sets the y range (see :data:`MASK_SCALE_LEVELS`).
@@ -241,13 +210,15 @@ class MaskPanels:
                        columnspacing=1.0)
         self.image = ax_batch.imshow(np.ma.masked_array(h, mask=np.zeros_like(h, dtype=bool)),
                                      cmap=_masked_cmap(), aspect="auto",
-                                     interpolation="nearest", vmin=0.0, vmax=1.0)
+                                     interpolation="nearest", vmin=0.0,
+                                     vmax=float(np.max(h)))
         ax_batch.set_xticks(positions[::5])
         ax_batch.set_yticks(np.arange(0, n, 2))
         ax_batch.set_xlabel("unit")
         ax_batch.set_ylabel("example")
-        ax_batch.set_title("the batch after dropout (grey: dropped)")
+        ax_batch.set_title("the batch: kept units (grey: dropped)")
         ax_batch.grid(False)
+        ax_batch.figure.colorbar(self.image, ax=ax_batch, label="activation of a kept unit")
         self.units = units
         self.set_level(MASK_SCALE_LEVELS[0])
 
@@ -268,8 +239,9 @@ class MaskPanels:
         self.average.set_data(positions, average)
         self.set_level(mask_scale_level(rate))
         self.note.set_text(f"kept units x {1 / (1 - rate):.2f}")
-        self.image.set_data(np.ma.masked_array(out, mask=mask == 0))
-        self.image.set_clim(0.0, max(float(np.max(out)), 1e-3))
+        # The colour shows each kept unit's activation before the 1 / (1 - rate) scaling (the
+        # bars show the scaling), so one colour scale serves every rate.
+        self.image.set_data(np.ma.masked_array(h, mask=mask == 0))
         return {"before": h[0], "after": out[0], "average": average, "batch_after": out,
                 "mask": mask}
 

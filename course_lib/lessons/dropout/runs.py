@@ -3,12 +3,11 @@
 Each experiment is a small function the notebook calls and shows, so the code read is the
 code run; :mod:`.figures` draws the results and :mod:`.explorers` lets a learner vary them.
 
-* The overfitting problem: :func:`fit_moons` trains :func:`moons_network` (two hidden
-  layers of 128 ReLU units on 100 noisy "moons" points) with an optional dropout rate,
-  regularizer or constraint, and records the training loss re-measured with dropout off
-  after every epoch (:class:`TrainingSetLoss`). :func:`train_moons` is its cached version.
-  A seed draws the data set (:func:`moons_data`) as well as the weights, so the notebook's
-  comparisons over seeds (:func:`course_lib.lessons.seeds.seeds_from`) vary both.
+* The overfitting problem is notebook 05's (:mod:`course_lib.lessons.generalization.runs`):
+  :func:`fit_moons` trains :func:`moons_network` (two hidden layers of 128 ReLU units on 100
+  noisy "moons" points) with an optional dropout rate and records the training loss
+  re-measured with dropout off after every epoch (:class:`TrainingSetLoss`);
+  :func:`train_moons` is its cached version. A seed draws the data as well as the weights.
 * Masks: :func:`layer_activations` (a real hidden layer's activations),
   :func:`apply_dropout` (the library's layer in training mode, with its mask) and
   :func:`average_over_masks`.
@@ -22,190 +21,29 @@ code run; :mod:`.figures` draws the results and :mod:`.explorers` lets a learner
   :func:`course_lib.lessons.digits.train_on_digits`); :func:`mc_predictions` turns the
   passes into a prediction and its uncertainty; :func:`refusal_curve` measures the
   accuracy that is left when the most uncertain predictions are refused.
-* :func:`summary` prints a result measured over seeds as its median and quartiles.
+* :func:`summary` (notebook 05's) prints a result over seeds as its median and quartiles.
 """
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ... import data
 from ..._threads import single_blas_thread
 from ..._validation import check_array, check_choice, check_fraction, check_number, check_positive
-from ...callbacks import Callback
 from ...layers import AlphaDropout, Dense, Dropout
 from ...model import Sequential
 from ...optimizers import Adam
 from ..digits import digits
-from ..seeds import spread
+from ..generalization.runs import (BATCH_SIZE, HIDDEN_UNITS, MOONS_EPOCHS, MOONS_EXTENT,  # noqa: F401
+                                   MOONS_LEARNING_RATE, MOONS_NOISE, MOONS_TRAIN, MOONS_VAL,
+                                   MoonsRun, TrainingSetLoss, check_seed, fit_moons, moons_data,
+                                   moons_network, read_only, summary, train_moons)
 
-BATCH_SIZE = 32
-
-
-def summary(values, decimals=2):
-    """``"median [lower quartile, upper quartile]"`` of values measured over seeds, with
-    ``decimals`` decimals: the way the notebook prints a result that rests on several seeds."""
-    s = spread(values)
-    return f"{s.median:.{decimals}f} [{s.low:.{decimals}f}, {s.high:.{decimals}f}]"
-
-
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}.")
-    return int(seed)
-
-
-def _read_only(*arrays):
-    """The arrays, made read-only: cached results are shared by every caller."""
-    for a in arrays:
-        a.setflags(write=False)
-    return arrays
-
-
-# ------------------------------------------------------------------ the overfitting problem
-
-#: Training points, validation points and noise of the two-moons problem.
-MOONS_TRAIN, MOONS_VAL, MOONS_NOISE = 100, 300, 0.3
-#: Region of the plane drawn in decision-region figures (x1 min, x1 max, x2 min, x2 max).
-MOONS_EXTENT = (-2.0, 3.0, -1.7, 2.2)
-HIDDEN_UNITS = 128
-MOONS_EPOCHS = 120
-MOONS_LEARNING_RATE = 3e-3
-#: Hidden-layer widths of the model-complexity sweep.
-WIDTHS = (2, 8, 32, 128)
-
-
-def moons_data(seed=0):
-    """The overfitting problem drawn with ``seed``: ``(x_train, y_train, x_val, y_val)``.
-
-    100 training and 300 validation points of two noisy interleaving half circles
-    (noise 0.3, so the classes overlap and no boundary is perfect). x float64 (n, 2),
-    y int64 (n,). The arrays are read-only (they are shared by every caller).
-    """
-    return _moons_data(_check_seed(seed))
-
-
-@functools.lru_cache(maxsize=None)
-def _moons_data(seed):
-    # Two streams per seed (2 * seed, 2 * seed + 1): no seed's validation set is another's
-    # training set.
-    x_train, y_train = data.make_moons(MOONS_TRAIN, noise=MOONS_NOISE, seed=2 * seed)
-    x_val, y_val = data.make_moons(MOONS_VAL, noise=MOONS_NOISE, seed=2 * seed + 1)
-    return _read_only(x_train, y_train, x_val, y_val)
-
-
-def moons_network(rate=0.0, hidden=HIDDEN_UNITS, seed=0, kernel_regularizer=None,
-                  kernel_constraint=None):
-    """Two hidden ReLU layers of ``hidden`` units, each followed by ``Dropout(rate)`` when
-    ``rate > 0``, and a 2-class softmax output. Regularizer and constraint apply to the
-    hidden kernels. Returns an uncompiled :class:`Sequential` (seeded)."""
-    rate = check_fraction("rate", rate)
-    hidden = check_positive("hidden", hidden, integer=True)
-    layers = []
-    for _ in range(2):
-        layers.append(Dense(hidden, activation="relu", kernel_regularizer=kernel_regularizer,
-                            kernel_constraint=kernel_constraint))
-        if rate > 0:
-            layers.append(Dropout(rate))
-    layers.append(Dense(2, activation="softmax"))
-    return Sequential(layers, seed=seed)
-
-
-class TrainingSetLoss(Callback):
-    """Re-measures the loss on a data set with dropout off (``model.evaluate``) after every
-    epoch, into ``losses`` (one float per epoch).
-
-    ``fit`` logs the training loss as Keras does: the mean of the batch losses, measured in
-    training mode (dropout on) while the weights were still changing. That number cannot be
-    compared with the validation loss; this one can.
-    """
-
-    def __init__(self, x, y):
-        self.x, self.y = x, y
-        self.losses = []
-
-    def on_train_begin(self, logs=None):
-        self.losses = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.losses.append(self.model.evaluate(self.x, self.y)["loss"])
-
-
-@dataclass
-class MoonsRun:
-    """One training run on the moons: its history and the model it left.
-
-    ``logged_loss`` is the training loss ``fit`` logged (dropout on), ``train_loss`` the one
-    re-measured with dropout off, ``val_loss`` the validation loss; all per epoch.
-    """
-
-    rate: float
-    hidden: int
-    model: Sequential
-    logged_loss: np.ndarray
-    train_loss: np.ndarray
-    val_loss: np.ndarray
-    _probs: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def epochs(self):
-        return len(self.val_loss)
-
-    @property
-    def gap(self):
-        """Generalization gap per epoch: validation loss minus training loss (dropout off)."""
-        return self.val_loss - self.train_loss
-
-    @property
-    def best_epoch(self):
-        """1-based epoch of the lowest validation loss."""
-        return int(np.argmin(self.val_loss)) + 1
-
-    def probabilities(self, points):
-        """Class probabilities of the final model at ``points`` (m, 2) -> (m, 2), cached
-        (an explorer asks again for the same grid every time a rate comes back)."""
-        key = (points.shape, hash(np.ascontiguousarray(points).tobytes()))
-        if key not in self._probs:
-            self._probs[key] = self.model.predict(points).astype(np.float64)
-        return self._probs[key]
-
-
-def fit_moons(rate=0.0, hidden=HIDDEN_UNITS, seed=0, epochs=MOONS_EPOCHS,
-              kernel_regularizer=None, kernel_constraint=None, callbacks=(), verbose=0):
-    """Train :func:`moons_network` on :func:`moons_data` with Adam(3e-3), batch 32, and
-    return a :class:`MoonsRun`. ``seed`` draws the data, the weights and the shuffling.
-
-    Extra ``callbacks`` (e.g. ``EarlyStopping``) run after the training-set re-measurement.
-    """
-    x_train, y_train, x_val, y_val = moons_data(seed)
-    model = moons_network(rate, hidden, seed, kernel_regularizer, kernel_constraint)
-    model.compile(Adam(MOONS_LEARNING_RATE), "sparse_categorical_crossentropy")
-    remeasure = TrainingSetLoss(x_train, y_train)
-    history = model.fit(x_train, y_train, epochs=epochs, batch_size=BATCH_SIZE,
-                        validation_data=(x_val, y_val), callbacks=[remeasure, *callbacks],
-                        verbose=verbose)
-    h = history.history
-    return MoonsRun(rate=float(rate), hidden=int(hidden), model=model,
-                    logged_loss=np.array(h["loss"]), train_loss=np.array(remeasure.losses),
-                    val_loss=np.array(h["val_loss"]))
-
-
-@functools.lru_cache(maxsize=None)
-def _train_moons_cached(rate, hidden, seed):
-    return fit_moons(rate, hidden, seed)
-
-
-def train_moons(rate=0.0, hidden=HIDDEN_UNITS, seed=0):
-    """:func:`fit_moons` with the default epochs, cached per (rate, hidden, seed).
-
-    The rate is rounded to 2 decimals, so slider values such as 0.30000000000000004 share
-    the run of 0.3.
-    """
-    rate = round(float(check_fraction("rate", rate)), 2)
-    return _train_moons_cached(rate, int(check_positive("hidden", hidden, integer=True)),
-                               _check_seed(seed))
+# The overfitting problem (the moons, the network, its runs) is notebook 05's; this notebook
+# trains the same network with dropout.
+_check_seed, _read_only = check_seed, read_only
 
 
 # ------------------------------------------------------------------ masks

@@ -31,7 +31,8 @@ class ScheduleExplorer(BlitExplorer):
     MAX_BACKGROUNDS = 64
 
     def __init__(self, schedule="exponential", learning_rate=0.05, epochs=30, batch_size=32,
-                 n_examples=None, decay_epochs=10, factor=0.1, power=1.0, anneal_fraction=0.1):
+                 n_examples=None, decay_epochs=10, factor=0.1, power=1.0, anneal_fraction=0.1,
+                 warmup_epochs=3):
         style = {"description_width": "initial"}
         controls = {
             "schedule": widgets.Dropdown(options=SCHEDULE_NAMES, value=schedule,
@@ -52,8 +53,10 @@ class ScheduleExplorer(BlitExplorer):
             "anneal_fraction": widgets.FloatSlider(value=anneal_fraction, min=0.05, max=0.5,
                                                    step=0.05, description="1cycle anneal share",
                                                    style=style),
+            "warmup_epochs": widgets.IntSlider(value=warmup_epochs, min=0, max=10,
+                                               description="warm-up (epochs)", style=style),
         }
-        super().__init__(controls, figsize=(7.5, 3.8), title="Schedule explorer")
+        super().__init__(controls, figsize=(8.5, 3.8), title="Schedule explorer")
         # The training set of the notebook's runs, unless told otherwise.
         self.n_examples = len(digits().x_train) if n_examples is None else n_examples
         ax = self.figure.add_subplot(111)
@@ -66,8 +69,10 @@ class ScheduleExplorer(BlitExplorer):
         self.top_axis = rate_axes(ax, 1, lambda: self._spe)
         (self.headline,) = self.animate(self.figure.text(0.5, 0.99, "", ha="center", va="top",
                                                          fontsize=10))
-        ax.legend(handles=list(self.lines.values()), loc="lower left", ncol=2)
-        self.figure.subplots_adjust(left=0.11, right=0.97, top=0.78, bottom=0.14)
+        # to the right of the axes, where it covers no curve
+        ax.legend(handles=list(self.lines.values()), loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  fontsize=8)
+        self.figure.subplots_adjust(left=0.1, right=0.77, top=0.78, bottom=0.14)
         # Only the curves and the headline change at every redraw. The frame, the y axis and
         # the legend are rendered once per y range (decades); the x axes (steps and epochs)
         # once per training length over them (:meth:`draw_background`); both are kept as
@@ -85,10 +90,16 @@ class ScheduleExplorer(BlitExplorer):
         "piecewise constant": "uses: rate, boundaries at s and 3s, decay factor between values",
         "step decay": "uses: rate, drop every, decay factor  --  lr0 * factor^floor(t/s)",
         "1cycle": "uses: max rate, training length, anneal share",
+        "cosine warm-up": "uses: rate (the peak), warm-up, training length  --  linear from "
+                          "rate/10, then rate * (0.001 + 0.999 * 0.5 * (1 + cos(pi t/T)))",
+        "cosine restarts": "uses: rate, s (first period; then 2s, 4s, ...)  --  a cosine from "
+                           "rate down, restarted at the end of each period",
+        "polynomial": "uses: rate, power c, decay factor (end rate = factor * rate), training "
+                      "length  --  (rate - end) (1 - t/T)^c + end",
     }
 
     def draw(self, schedule, learning_rate, epochs, batch_size, decay_epochs, factor, power,
-             anneal_fraction):
+             anneal_fraction, warmup_epochs):
         spe = steps_per_epoch(self.n_examples, batch_size)
         self._spe = float(spe)
         total = epochs * spe
@@ -97,7 +108,8 @@ class ScheduleExplorer(BlitExplorer):
         for name in SCHEDULE_NAMES:
             sched = schedule_in_epochs(name, learning_rate, epochs, spe,
                                        decay_epochs=decay_epochs, factor=factor, power=power,
-                                       anneal_fraction=anneal_fraction)
+                                       anneal_fraction=anneal_fraction,
+                                       warmup_epochs=warmup_epochs)
             rates = rates_of(sched, steps)
             line = self.lines[name]
             line.set_data(steps, rates)
@@ -108,7 +120,7 @@ class ScheduleExplorer(BlitExplorer):
             self.record(name, rates)
             low, high = min(low, rates.min()), max(high, rates.max())
         # Five decades below the first decade above the largest rate (few layouts to cache);
-        # a rate that decays further leaves the plot at the bottom edge.
+        # a rate that decays further leaves the plot at the bottom edge (the status line says so).
         top = 10.0 ** math.ceil(math.log10(high) + 0.05)
         y_range = (top * 1e-5, top)
         self.layout = (total, spe, y_range)
@@ -118,7 +130,9 @@ class ScheduleExplorer(BlitExplorer):
         self.headline.set_text(f"{schedule}: {chosen_rates[0]:.2g} at step 0, "
                                f"{chosen_rates[-1]:.2g} at step {total - 1} "
                                f"({epochs} epochs x {spe} steps)")
-        self.set_status(self._USES[schedule])
+        below = [name for name in SCHEDULE_NAMES if self.lines[name].get_ydata().min() < y_range[0]]
+        self.set_status(self._USES[schedule] + (f"  |  below the plotted range (< {y_range[0]:.0e}) "
+                                                f"at the end: {', '.join(below)}" if below else ""))
 
     def draw_background(self):
         """The frame of the layout's y range with the x axes of its training length drawn

@@ -16,15 +16,19 @@ import numpy as np
 from ..figures import PALETTE, ROLE_COLORS, plot_band
 from .runs import rates_of
 
-#: One colour per schedule, the same in every figure of the notebook.
+#: One colour per schedule, the same in every figure of the notebook, all ten distinct
+#: (piecewise constant and step decay are drawn together, so they get far-apart hues).
 SCHEDULE_COLORS = {
     "constant": ROLE_COLORS["baseline"],
     "power": PALETTE["orange"],
     "exponential": PALETTE["blue"],
     "piecewise constant": PALETTE["green"],
-    "step decay": PALETTE["sky_blue"],
+    "step decay": PALETTE["wine"],
     "performance": PALETTE["yellow"],
     "1cycle": PALETTE["vermillion"],
+    "cosine warm-up": PALETTE["purple"],
+    "cosine restarts": PALETTE["sky_blue"],
+    "polynomial": PALETTE["olive"],
 }
 
 #: One colour per event of the callback timeline.
@@ -88,8 +92,10 @@ def plot_rates(ax, curves, total_steps, steps_per_epoch, *, highlight=None, log=
         rates = np.asarray(rates, dtype=float)
         every = max(1, len(rates) // 60)
         at = np.arange(j * every // max(1, len(used)), len(rates), every)
+        # one legend entry for all the dots: each is drawn in its schedule's colour
+        label = "rate the optimizer used" + ("" if len(used) > 1 else f" ({name})")
         ax.plot(at, rates[at], ".", color=colors.get(name, "black"), mec="black", mew=0.4, ms=5,
-                label=f"{name}: rate the optimizer used" if j == 0 else None, zorder=5)
+                label=label if j == 0 else None, zorder=5)
         drawn[f"{name} used"] = (np.arange(len(rates)), rates)
     ax.legend(loc="best")
     return drawn
@@ -213,7 +219,10 @@ def plot_comparison(curve_ax, final_ax, curves, *, banded, colors=None):
         finals[name] = curve.values[:, -1]
     curve_ax.set_yscale("log")
     curve_ax.set_xlabel("epoch")
-    curve_ax.set_ylabel("validation loss (cross-entropy)")
+    curve_ax.set_ylabel("validation loss (cross-entropy, log scale)")
+    # below the axes: inside, any corner covers some schedule's curve
+    curve_ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8,
+                    frameon=False)
     n_seeds = len(next(iter(finals.values())))
     for i, (name, values) in enumerate(finals.items()):
         # seeds spread sideways a little, in seed order, so that equal values stay visible

@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -26,10 +27,16 @@ from ...optimizers import SGD
 from ..digits import digits, train_on_digits
 
 #: The schedules compared in the notebook, in the order they are taught.
-SCHEDULE_NAMES = ("constant", "power", "exponential", "piecewise constant", "step decay", "1cycle")
+SCHEDULE_NAMES = ("constant", "power", "exponential", "piecewise constant", "step decay", "1cycle",
+                  "cosine warm-up", "cosine restarts", "polynomial")
 
-#: The schedules of the comparison: those of :data:`SCHEDULE_NAMES` and performance scheduling.
-BUDGET_SCHEDULES = SCHEDULE_NAMES[:-1] + ("performance", "1cycle")
+#: The schedules of the comparison: those taught up to 1cycle, performance scheduling, and
+#: cosine decay after a warm-up (restarts and polynomial decay are shown, not compared).
+BUDGET_SCHEDULES = SCHEDULE_NAMES[:5] + ("performance", "1cycle", "cosine warm-up")
+
+#: Cosine decay in the notebook: the warm-up starts from this fraction of the peak rate (a
+#: log axis cannot show a rate of 0), and the cosine ends at ``alpha`` = this fraction of it.
+WARMUP_START, COSINE_ALPHA = 0.1, 0.001
 
 
 def steps_per_epoch(n_examples, batch_size):
@@ -59,10 +66,12 @@ def rates_of(schedule, steps):
 # ------------------------------------------------------------------------ name -> schedule
 
 def schedule_from_name(name, learning_rate, *, decay_steps=None, factor=0.1, power=1.0,
-                       boundaries=None, values=None, total_steps=None, anneal_fraction=0.1):
+                       boundaries=None, values=None, total_steps=None, anneal_fraction=0.1,
+                       warmup_steps=0, alpha=COSINE_ALPHA):
     """The schedule the notebook calls ``name``, made from the library's classes.
 
-    Every length is in optimizer steps. ``name`` is one of :data:`BUDGET_SCHEDULES`:
+    Every length is in optimizer steps. ``name`` is one of :data:`SCHEDULE_NAMES` or
+    "performance":
 
     - "constant": the number ``learning_rate``; "performance" too (a callback lowers it,
       see :func:`budget_callbacks`);
@@ -71,9 +80,16 @@ def schedule_from_name(name, learning_rate, *, decay_steps=None, factor=0.1, pow
     - "piecewise constant": ``PiecewiseConstantDecay(boundaries, values)``, the values
       ``learning_rate * factor**i`` unless given;
     - "step decay": ``StepDecay(learning_rate, decay_steps, factor)``;
-    - "1cycle": ``OneCycle(learning_rate, total_steps, anneal_fraction=anneal_fraction)``.
+    - "1cycle": ``OneCycle(learning_rate, total_steps, anneal_fraction=anneal_fraction)``;
+    - "cosine warm-up": ``CosineDecay(WARMUP_START * learning_rate, total_steps - warmup_steps,
+      alpha, warmup_target=learning_rate, warmup_steps=warmup_steps)``: up to
+      ``learning_rate`` in ``warmup_steps`` steps, then down along a cosine until ``total_steps``;
+    - "cosine restarts": ``CosineDecayRestarts(learning_rate, decay_steps, t_mul=2.0,
+      alpha=alpha)``, periods of ``decay_steps``, twice that, four times...;
+    - "polynomial": ``PolynomialDecay(learning_rate, total_steps, factor * learning_rate,
+      power)``, from ``learning_rate`` to ``factor`` times it at ``total_steps``.
     """
-    check_choice("name", name, BUDGET_SCHEDULES)
+    check_choice("name", name, SCHEDULE_NAMES + ("performance",))
     learning_rate = check_positive("learning_rate", learning_rate)
     if name in ("constant", "performance"):
         return learning_rate
@@ -90,11 +106,24 @@ def schedule_from_name(name, learning_rate, *, decay_steps=None, factor=0.1, pow
         return schedules.PiecewiseConstantDecay(boundaries, values)
     if name == "step decay":
         return schedules.StepDecay(learning_rate, decay_steps, factor)
+    if name == "cosine warm-up":
+        total_steps = check_positive("total_steps", total_steps)
+        if not 0 <= warmup_steps < total_steps:
+            raise ValueError(f"warmup_steps must be in [0, total_steps) = [0, {total_steps:g}); "
+                             f"got {warmup_steps!r}.")
+        return schedules.CosineDecay(WARMUP_START * learning_rate, total_steps - warmup_steps,
+                                     alpha=alpha, warmup_target=learning_rate,
+                                     warmup_steps=warmup_steps)
+    if name == "cosine restarts":
+        return schedules.CosineDecayRestarts(learning_rate, decay_steps, t_mul=2.0, alpha=alpha)
+    if name == "polynomial":
+        return schedules.PolynomialDecay(learning_rate, total_steps, factor * learning_rate,
+                                         power=power)
     return schedules.OneCycle(learning_rate, total_steps, anneal_fraction=anneal_fraction)
 
 
 def schedule_in_epochs(name, learning_rate, epochs, steps_per_epoch, *, decay_epochs=10.0,
-                       factor=0.1, power=1.0, anneal_fraction=0.1):
+                       factor=0.1, power=1.0, anneal_fraction=0.1, warmup_epochs=2):
     """The schedule ``name`` (one of :data:`SCHEDULE_NAMES`) with its lengths given in epochs.
 
     Parameters
@@ -105,14 +134,18 @@ def schedule_in_epochs(name, learning_rate, epochs, steps_per_epoch, *, decay_ep
         The training the schedule is made for (1cycle spans exactly these epochs).
     decay_epochs : float
         s for power and exponential scheduling; the drop interval of step decay; the first
-        boundary of the piecewise constant schedule (the second is at 3 * decay_epochs).
+        boundary of the piecewise constant schedule (the second is at 3 * decay_epochs); the
+        first period of cosine restarts.
     factor : float in (0, 1]
-        Decay rate of exponential scheduling (per s), factor of step decay, and the ratio
-        between consecutive values of the piecewise constant schedule.
+        Decay rate of exponential scheduling (per s), factor of step decay, the ratio
+        between consecutive values of the piecewise constant schedule, and the end rate of
+        polynomial decay (as a fraction of the initial rate).
     power : float >= 0
-        c of power scheduling.
+        c of power scheduling; the power of polynomial decay.
     anneal_fraction : float in (0, 1)
         Share of training spent annealing at the end of 1cycle.
+    warmup_epochs : float >= 0
+        Length of the warm-up before the cosine (less than ``epochs``).
 
     Returns a float (``"constant"``) or a :class:`course_lib.schedules.LearningRateSchedule`.
     """
@@ -123,9 +156,11 @@ def schedule_in_epochs(name, learning_rate, epochs, steps_per_epoch, *, decay_ep
     # A step equal to a boundary still gets the earlier value (Keras), so a boundary is the
     # last step of the epoch before the change.
     first = int(round(decay_epochs * spe))
+    warmup_steps = int(round(check_number("warmup_epochs", warmup_epochs, low=0.0) * spe))
     return schedule_from_name(name, learning_rate, decay_steps=decay_steps, factor=factor,
                               power=power, boundaries=[first - 1, 3 * first - 1],
-                              total_steps=epochs * spe, anneal_fraction=anneal_fraction)
+                              total_steps=epochs * spe, anneal_fraction=anneal_fraction,
+                              warmup_steps=min(warmup_steps, epochs * spe - 1))
 
 
 def budget_schedule(name, learning_rate, epochs, steps_per_epoch):
@@ -147,13 +182,17 @@ def budget_schedule(name, learning_rate, epochs, steps_per_epoch):
             values=[learning_rate, learning_rate / 2.0, learning_rate / 10.0]),
         "step decay": dict(decay_steps=total / 6.0, factor=0.5),   # halve every sixth
         "1cycle": dict(total_steps=total),                         # the whole budget
+        "cosine warm-up": dict(total_steps=total,                  # warm up for a tenth
+                               warmup_steps=max(1, round(total / 10))),
+        "cosine restarts": dict(decay_steps=total / 15.0),         # 1 + 2 + 4 + 8 fifteenths
+        "polynomial": dict(total_steps=total, factor=0.01, power=2.0),   # ends at lr0 / 100
     }
     return schedule_from_name(name, learning_rate, **lengths.get(name, {}))
 
 
 def budget_callbacks(name, epochs):
     """The callbacks a schedule needs: ReduceLROnPlateau for ``"performance"``, else none."""
-    check_choice("name", name, BUDGET_SCHEDULES)
+    check_choice("name", name, SCHEDULE_NAMES + ("performance",))
     if name == "performance":
         return [ReduceLROnPlateau(factor=0.5, patience=max(1, epochs // 8))]
     return []
@@ -220,14 +259,33 @@ class DryRun(Callback):
         self.callback.on_train_end(logs)
 
 
+#: Runs without callbacks, by their settings: a run is a pure function of them, so the
+#: notebook's comparison over seeds reuses the runs its sections made (at most this many kept).
+_RUNS, _MAX_RUNS = {}, 256
+
+
+def _run_key(learning_rate, *settings):
+    if isinstance(learning_rate, schedules.LearningRateSchedule):
+        rate = json.dumps(schedules.serialize(learning_rate), sort_keys=True)
+    else:
+        rate = float(learning_rate)
+    return (rate, *settings)
+
+
 def train_digits(learning_rate, epochs, *, batch_size=32, momentum=0.9, callbacks=(),
                  n_train=None, hidden=64, seed=0, verbose=0):
     """Train :func:`digits_layers` on the course's digits split with SGD (momentum).
 
     ``learning_rate`` is a float or a schedule, evaluated per optimizer step; ``verbose=1``
     shows a progress bar. Returns ``(model, history, step_log)`` (a :class:`StepLog`); a
-    diverging run stops (``history.diverged_at``).
+    diverging run stops (``history.diverged_at``). A run without callbacks is computed once
+    per setting and then shared: treat what it returns as read-only.
     """
+    key = None
+    if not callbacks and not verbose:
+        key = _run_key(learning_rate, epochs, batch_size, momentum, n_train, hidden, seed)
+        if key in _RUNS:
+            return _RUNS[key]
     log = StepLog()
     callbacks = [log, *callbacks] + ([ProgressBar(epochs)] if verbose else [])
     # A diverging run may overflow in the validation forward pass before fit notices it.
@@ -236,7 +294,12 @@ def train_digits(learning_rate, epochs, *, batch_size=32, momentum=0.9, callback
         model, history = train_on_digits(digits_layers(hidden), optimizer, epochs=epochs,
                                          batch_size=batch_size, seed=seed, n_train=n_train,
                                          callbacks=callbacks)
-    return model, history, log
+    result = (model, history, log)
+    if key is not None:
+        if len(_RUNS) >= _MAX_RUNS:
+            _RUNS.pop(next(iter(_RUNS)))          # the oldest
+        _RUNS[key] = result
+    return result
 
 
 # ------------------------------------------------------------------------ several seeds
@@ -254,7 +317,7 @@ def val_loss_over_seeds(learning_rate, epochs, seeds, *, batch_size=32, callback
     for i, seed in enumerate(seeds):
         _, history, _ = train_digits(learning_rate, epochs, batch_size=batch_size,
                                      callbacks=callbacks, seed=seed)
-        values = history.history["val_loss"]
+        values = history.history.get("val_loss", [])   # absent if it diverged in epoch 1
         curves[i, :len(values)] = values
     return curves
 

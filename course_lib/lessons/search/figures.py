@@ -22,7 +22,7 @@ from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from ...search import Integer, Trial
 from ...search.functions import forrester_curve
-from ..figures import PALETTE, ROLE_COLORS
+from ..figures import PALETTE, ROLE_COLORS, readable_log_axis
 from .runs import BO_GRID, decade_shares, toy_loss_map
 
 #: One colour per strategy, the same in every figure of the notebook.
@@ -32,7 +32,7 @@ STRATEGY_COLORS = {
     "coarse_to_fine": PALETTE["green"],
     "bayesian_optimization": PALETTE["blue"],
     "successive_halving": PALETTE["purple"],
-    "hyperband": PALETTE["vermillion"],
+    "hyperband": PALETTE["wine"],          # not vermillion: it sat next to random's orange
     "optuna_tpe": PALETTE["sky_blue"],
     "optuna_gp": PALETTE["black"],
 }
@@ -211,7 +211,7 @@ def plot_coarse_to_fine(ax, result, objective_grid, extent):
     with the box of each round (read from ``trial.info``)."""
     ax.imshow(objective_grid, origin="lower", extent=extent, cmap="viridis", aspect="auto",
               alpha=0.85)
-    colors = [PALETTE["orange"], PALETTE["sky_blue"], PALETTE["vermillion"], PALETTE["purple"]]
+    colors = [PALETTE["orange"], PALETTE["sky_blue"], PALETTE["wine"], PALETTE["black"]]
     rounds = sorted({t.info["round"] for t in result.trials})
     names = list(result.trials[0].params)
     for r in rounds:
@@ -256,20 +256,20 @@ def plot_halving(ax, trials):
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(sorted({t.budget for t in trials}))
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_formatter(ScalarFormatter())
-        axis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    readable_log_axis(ax, "y")          # the scores span about one decade: ticks at 1, 2, 5
     ax.set_xlabel("budget (epochs)")
     ax.set_ylabel("validation loss (cross-entropy)")
     ax.legend(loc="upper right", fontsize=8)
     return ax
 
 
-def plot_best_so_far(ax, curves, x_label, y_label="best validation loss so far"):
+def plot_best_so_far(ax, curves, x_label, y_label="best validation loss so far", log_y=False):
     """Median (line) and interquartile range (band) of best-so-far curves per strategy.
 
     ``curves`` maps a strategy name to ``(x_grid, best)`` with ``best`` of shape
-    (n_seeds, len(x_grid)).
+    (n_seeds, len(x_grid)). ``log_y`` draws the loss on a log axis ticked at 1, 2, 5 x 10^k.
     """
     for name, (xs, best) in curves.items():
         best = np.asarray(best, dtype=float)
@@ -282,8 +282,27 @@ def plot_best_so_far(ax, curves, x_label, y_label="best validation loss so far")
         ax.fill_between(xs, q25, q75, color=color, alpha=0.15, linewidth=0)
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
+    if log_y:
+        ax.set_yscale("log")
+        readable_log_axis(ax, "y")
     ax.legend(loc="upper right", fontsize=8)
     return ax
+
+
+def label_in_order(ax, xs, ys, *, log_x=False, fontsize=8):
+    """Number points 1, 2, ... in the order given, stacking the labels of points that lie
+    close together along x (within 4% of the axis width) so that no two overprint."""
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    position = np.log10(xs) if log_x else xs
+    width = max(np.ptp(position), 1e-12)
+    placed = []
+    texts = []
+    for i, (x, y, p) in enumerate(zip(xs, ys, position), start=1):
+        level = sum(abs(p - q) < 0.04 * width for q in placed)
+        placed.append(p)
+        texts.append(ax.annotate(str(i), (x, y), textcoords="offset points",
+                                 xytext=(3, 4 + 9 * level), fontsize=fontsize))
+    return texts
 
 
 class BabysittingPanels:

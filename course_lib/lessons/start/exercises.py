@@ -1,9 +1,12 @@
-"""Warm-up exercise of the first notebook: standardise with training statistics only."""
+"""Exercises of the first notebook: standardise with training statistics only, and choose a
+learning rate by validation (an experiment the checker repeats on its own runs)."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..exercise import Case, Exercise, Mistake
+from ..exercise import Case, Exercise, Mistake, ValidationChoice
+from ..seeds import seeds_from
+from .runs import MAX_EPOCHS, train_first_network
 
 
 def standardize_reference(x_train, x_test):
@@ -83,3 +86,40 @@ STANDARDIZE = Exercise(
 def check_standardize(fn):
     """Check a learner's ``standardize(x_train, x_test)``; returns a CheckResult."""
     return STANDARDIZE.check(fn)
+
+
+# ------------------------------------------------- experiment: a learning rate by validation
+
+#: The network of the exercise: the notebook's first network, 64 hidden units.
+CHOICE_UNITS = 64
+
+
+def first_network_val_loss(learning_rate, seed):
+    """The validation loss after the last epoch of the first network (64 hidden units, Adam)
+    trained with ``learning_rate`` and ``seed``; NaN if training diverged."""
+    run = train_first_network(CHOICE_UNITS, float(learning_rate), epochs=MAX_EPOCHS, seed=seed)
+    return float("nan") if run["diverged_at"] is not None else float(run["val_loss"][-1])
+
+
+# Half-decade steps from 1e-4 to 1. Margin 0.03: the best grid medians (about 0.04-0.05) lie
+# within 0.02 of each other over seeds; a rate a half-decade too small or too large sits
+# 0.07 or more above them (measured on SEED 0, 1 and 2).
+LEARNING_RATE_CHOICE = ValidationChoice(
+    "a learning rate chosen by validation", "learning rate", first_network_val_loss,
+    grid=tuple(float(r) for r in np.geomspace(1e-4, 1.0, 9)), low=1e-4, high=1.0, margin=0.03)
+
+
+def choose_learning_rate_solution(seed=0):
+    """One way to choose: try rates a decade apart, each on the five seeds of ``seed``, and
+    keep the one with the lowest median validation loss (never the test set)."""
+    rates = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    medians = [np.nanmedian([first_network_val_loss(rate, s) for s in seeds_from(seed)])
+               for rate in rates]
+    return rates[int(np.nanargmin(medians))]
+
+
+def check_learning_rate_choice(learning_rate, seed=0):
+    """Score a learner's learning rate for the first network on the checker's own runs (the
+    seeds ``seeds_from(seed)``, validation loss after 20 epochs)."""
+    return LEARNING_RATE_CHOICE.check(learning_rate, seed)
+

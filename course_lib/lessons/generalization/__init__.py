@@ -1,0 +1,1 @@
+"""Notebook 05: generalization and the regularizers that are not dropout."""

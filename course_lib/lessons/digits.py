@@ -28,7 +28,7 @@ def digits(n_train=None, standardize=True):
 
 
 def train_on_digits(layers, optimizer, *, epochs, batch_size=32, seed=0, n_train=None,
-                    standardize=True, transform=None, callbacks=(),
+                    standardize=True, transform=None, augment=None, callbacks=(),
                     loss="sparse_categorical_crossentropy", on_divergence="stop", verbose=0):
     """Train ``Sequential(layers, seed=seed)`` on the digits; returns ``(model, history)``.
 
@@ -40,6 +40,8 @@ def train_on_digits(layers, optimizer, *, epochs, batch_size=32, seed=0, n_train
         n_train, standardize: which training set (see :func:`digits`).
         transform: None, or a function applied to the training and validation inputs before
             training (e.g. to put features in mixed units); it must not modify its argument.
+        augment: None, or a function ``(x, y) -> (x, y)`` applied to the training set only,
+            after ``transform`` (e.g. adding shifted copies); it must not modify its arguments.
         callbacks: passed to ``fit``.
         verbose: 1 shows ``fit``'s progress bar.
         on_divergence: "stop" (default here: an explorer shows a diverged run as such)
@@ -52,9 +54,12 @@ def train_on_digits(layers, optimizer, *, epochs, batch_size=32, seed=0, n_train
     x_train, x_val = data.x_train, data.x_val
     if transform is not None:
         x_train, x_val = transform(x_train), transform(x_val)
+    y_train = data.y_train
+    if augment is not None:
+        x_train, y_train = augment(x_train, y_train)
     model = Sequential(list(layers), seed=seed)
     model.compile(optimizer, loss, metrics=["accuracy"])
-    history = model.fit(x_train, data.y_train, epochs=epochs, batch_size=batch_size,
+    history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size,
                         validation_data=(x_val, data.y_val), callbacks=list(callbacks),
                         verbose=verbose, on_divergence=on_divergence)
     return model, history

@@ -1,5 +1,6 @@
 """Notebook 07 (batch normalization), its section on layer normalization: the exercise, the
-experiment, the figures; and the colour bars of the notebook's heatmaps."""
+experiment, the figures; the colour bars of the notebook's heatmaps; and the experiment-style
+exercise on batch norm's momentum (the runs it scores)."""
 import warnings
 
 import matplotlib
@@ -11,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from course_lib.checks import numerical_gradient_array, rel_error  # noqa: E402
 from course_lib.layers import LayerNormalization  # noqa: E402
-from course_lib.lessons.batchnorm import exercises, layernorm_runs  # noqa: E402
+from course_lib.lessons.batchnorm import exercises, layernorm_runs, runs  # noqa: E402
 from course_lib.lessons.batchnorm.figures import LandscapePanel  # noqa: E402
 from course_lib.lessons.batchnorm.layernorm_figures import (  # noqa: E402
     plot_normalization_axes, plot_small_batch_comparison)
@@ -202,3 +203,32 @@ def test_the_loss_landscape_heatmap_has_a_colour_bar(figure):
     panel = LandscapePanel(ax, "raw")
     panel.update(input_scaling_problem(10.0, seed=0))
     assert panel.colorbar.mappable is panel.image and panel.colorbar.ax.get_ylabel()
+
+
+# ------------------------------------------------- exercise 4: batch norm's momentum, chosen
+
+def test_the_momentum_experiment_scores_the_learning_rate_sweeps_runs():
+    run = runs.train_digits(0.3162, True, seed=3)       # a run of section 7's sweep (momentum 0.9)
+    assert exercises.bn_momentum_val_loss(0.9, 3) == min(run.val_loss)
+
+
+def test_the_batch_norm_momentum_is_one_of_a_runs_settings():
+    default = runs.train_digits(0.3162, True, seed=17)
+    slow = runs.train_digits(0.3162, True, seed=17, bn_momentum=0.999)
+    assert slow is not default
+    assert min(slow.val_loss) > min(default.val_loss) + 0.1       # averages that lag 1000 batches
+    # The explorer's list of trained rates counts only the sweep's own runs (momentum 0.9).
+    assert runs.trained_rates(True, 1.41, seed=17).count(0.3162) == 1
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5])
+def test_train_digits_rejects_a_momentum_outside_0_1_by_name(value):
+    with pytest.raises(ValueError, match="bn_momentum"):
+        runs.train_digits(0.1, True, bn_momentum=value)
+
+
+def test_the_momentum_solution_passes_and_kerass_default_fails_for_100_steps():
+    chosen = exercises.choose_bn_momentum_solution(seed=0)
+    assert exercises.check_bn_momentum_choice(chosen, seed=0).passed
+    result = exercises.check_bn_momentum_choice(0.99, seed=0)
+    assert not result.passed and "lower by more than" in result.message

@@ -162,3 +162,36 @@ def test_penalties_pull_a_trained_selu_stack_off_its_fixed_point():
                                       epochs=3)
     assert result["none"]["std"].shape == (1, 4)
     assert np.median(result["l2"]["std"]) < np.median(result["none"]["std"])
+
+
+# ------------------------------------------------- exercise 4: a deep tanh network's scale
+
+def test_the_tanh_scale_runs_scale_the_lecun_normal_draws_of_every_hidden_layer():
+    from course_lib.lessons.batchnorm.runs import ScaleHiddenKernels
+    from course_lib.lessons.initialization.scale_choice import TANH_ACTIVATION, TANH_HIDDEN
+    from course_lib.model import Sequential
+    model = Sequential(runs.digits_layers("lecun_normal", TANH_ACTIVATION, TANH_HIDDEN), seed=0)
+    model.build(64)
+    before = [layer.kernel.copy() for layer in model.layers]
+    callback = ScaleHiddenKernels(1.5)
+    callback.set_model(model)
+    callback.on_train_begin()
+    assert all(np.allclose(layer.kernel, 1.5 * kernel)
+               for layer, kernel in zip(model.layers[:-1], before))
+    assert np.array_equal(model.layers[-1].kernel, before[-1])     # the softmax layer as drawn
+    assert len(model.layers) == len(TANH_HIDDEN) + 1
+
+
+def test_a_vanishing_scale_scores_chance_and_is_refused():
+    from course_lib.lessons.initialization.exercises import (check_tanh_scale_choice,
+                                                             tanh_scale_val_loss)
+    # At 0.3 the signal dies away through 10 tanh layers: nothing is learned (loss ln 10).
+    assert abs(tanh_scale_val_loss(0.3, 0) - math.log(10)) < 0.01
+    result = check_tanh_scale_choice(0.3, seed=0)
+    assert not result.passed and "lower by more than" in result.message
+
+
+def test_the_tanh_scale_solution_passes():
+    from course_lib.lessons.initialization.exercises import (check_tanh_scale_choice,
+                                                             choose_tanh_scale_solution)
+    assert check_tanh_scale_choice(choose_tanh_scale_solution(seed=0), seed=0).passed

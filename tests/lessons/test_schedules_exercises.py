@@ -1,5 +1,6 @@
-"""The four exercises of notebook 04 (schedules and callbacks): references, the library's
-own behaviour, and the feedback for each kind of wrong answer."""
+"""The five exercises of notebook 04 (schedules and callbacks): references, the library's
+own behaviour, and the feedback for each kind of wrong answer; for the experiment (1cycle's
+peak chosen by validation), the runs it scores."""
 import math
 
 import numpy as np
@@ -9,9 +10,11 @@ from hypothesis import strategies as st
 
 from course_lib import schedules
 from course_lib.callbacks import ReduceLROnPlateau
+from course_lib.lessons.digits import digits
 from course_lib.lessons.schedules import exercises as ex
 from course_lib.lessons.schedules import runs
 from course_lib.lessons.schedules import warmup_exercise as wx
+from course_lib.lessons.schedules.peak_choice import PEAK_BATCH, PEAK_EPOCHS
 from course_lib.optimizers import SGD
 
 
@@ -328,3 +331,26 @@ def test_max_rate_on_a_real_range_test():
     result = runs.lr_range_test(1e-4, 10.0)
     assert ex.check_max_rate(ex.pick_max_rate_reference, result).passed
     assert not ex.check_max_rate(lambda r, l: result.rate_at_minimum, result).passed
+
+
+# ------------------------------------------------------------- exercise 5: 1cycle's peak
+
+def test_the_peak_experiment_scores_the_notebooks_own_1cycle_runs():
+    # Section 8's schedule, trained as the notebook trains it: the checker reuses these runs.
+    spe = runs.steps_per_epoch(len(digits().x_train), PEAK_BATCH)
+    schedule = schedules.OneCycle(max_learning_rate=0.1, total_steps=PEAK_EPOCHS * spe)
+    _, history, _ = runs.train_digits(schedule, PEAK_EPOCHS, batch_size=PEAK_BATCH, seed=3)
+    assert len(history.history["val_loss"]) == PEAK_EPOCHS
+    assert ex.one_cycle_val_loss(0.1, 3) == history.history["val_loss"][-1]
+
+
+def test_a_peak_that_diverges_scores_nan_and_is_refused():
+    assert math.isnan(ex.one_cycle_val_loss(1.0, 0))
+    result = ex.check_peak_rate_choice(1.0, seed=0)
+    assert not result.passed and "diverged" in result.message
+
+
+def test_the_peak_solution_passes_and_a_far_too_small_peak_fails():
+    assert ex.check_peak_rate_choice(ex.choose_peak_rate_solution(seed=0), seed=0).passed
+    result = ex.check_peak_rate_choice(0.001, seed=0)
+    assert not result.passed and "lower by more than" in result.message

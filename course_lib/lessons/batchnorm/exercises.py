@@ -7,6 +7,8 @@
    of the training-mode forward pass.
 3. Layer normalization's forward pass (and, as a stretch, its backward pass): in
    :mod:`.layernorm_exercises`, and importable from here with the others.
+4. An experiment: choose batch norm's momentum by validation (the runs are in
+   :mod:`.momentum_choice`).
 
 Each checker compares the learner's function with the reference on a few cases (one with a
 feature of tiny variance, where epsilon matters; one square batch, where the wrong axis
@@ -24,6 +26,8 @@ from .layernorm_exercises import (LAYERNORM_BACKWARD, LAYERNORM_FORWARD,  # noqa
                                   check_layernorm_backward, check_layernorm_forward,
                                   layernorm_backward_solution, layernorm_forward_solution,
                                   layernorm_numerical_dx)
+from .momentum_choice import (BN_MOMENTUM_CHOICE, bn_momentum_val_loss,  # noqa: F401
+                              choose_bn_momentum_solution)
 
 MOMENTUM = 0.99
 EPSILON = 1e-3
@@ -394,7 +398,14 @@ def check_batchnorm_backward(fn):
     return result
 
 
-__all__ = ["BATCHNORM_FORWARD", "BATCHNORM_BACKWARD", "batchnorm_forward_solution",
+def check_bn_momentum_choice(momentum, seed=0):
+    """Score a learner's batch-norm momentum on the checker's own runs (the seeds
+    ``seeds_from(seed)``, lowest validation loss of the 100-step training of section 7)."""
+    return BN_MOMENTUM_CHOICE.check(momentum, seed)
+
+
+__all__ = ["BN_MOMENTUM_CHOICE", "check_bn_momentum_choice", "choose_bn_momentum_solution",
+           "bn_momentum_val_loss", "BATCHNORM_FORWARD", "BATCHNORM_BACKWARD", "batchnorm_forward_solution",
            "batchnorm_backward_solution", "check_batchnorm_forward", "check_batchnorm_backward",
            "numerical_dx", "LAYERNORM_FORWARD", "LAYERNORM_BACKWARD", "layernorm_forward_solution",
            "layernorm_backward_solution", "check_layernorm_forward", "check_layernorm_backward",

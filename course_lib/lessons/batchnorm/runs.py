@@ -391,20 +391,22 @@ TRAINING_RUNS = {}
 
 
 def train_digits(learning_rate, batch_norm, init_scale=1.41, depth=4, epochs=10, n_train=600,
-                 batch_size=64, seed=0):
+                 batch_size=64, seed=0, bn_momentum=0.9):
     """Train the network of :func:`deep_network` (ReLU, 64 units per layer, hidden kernels
     scaled by ``init_scale``) with plain SGD on ``n_train`` digits; cached, so asking again
-    is free. Batch norm uses momentum 0.9 (100 steps are too
+    is free. Batch norm uses momentum ``bn_momentum``, 0.9 unless given (100 steps are too
     few for Keras's 0.99, see the section on test time). Returns a :class:`TrainingRun`."""
     learning_rate = check_positive("learning_rate", learning_rate)
     init_scale = check_positive("init_scale", init_scale)
-    key = (learning_rate, bool(batch_norm), init_scale, depth, epochs, n_train, batch_size, seed)
+    bn_momentum = check_number("bn_momentum", bn_momentum, low=0.0, high=1.0)
+    key = (learning_rate, bool(batch_norm), init_scale, depth, epochs, n_train, batch_size, seed,
+           bn_momentum)
     if key in TRAINING_RUNS:
         return TRAINING_RUNS[key]
     # A diverging run overflows before fit notices and stops it.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         _, history = train_on_digits(
-            deep_layers(depth, "relu", batch_norm, bn_momentum=0.9), SGD(learning_rate),
+            deep_layers(depth, "relu", batch_norm, bn_momentum=bn_momentum), SGD(learning_rate),
             epochs=epochs, batch_size=batch_size, seed=seed, n_train=n_train,
             callbacks=[ScaleHiddenKernels(init_scale)])
     h = history.history
@@ -422,7 +424,7 @@ def trained_rates(batch_norm, init_scale, seed=0):
     for this batch-norm setting, weight scale and seed, sorted."""
     return sorted(key[0] for key in TRAINING_RUNS
                   if key[1] == bool(batch_norm) and key[2] == float(init_scale)
-                  and key[3:] == (4, 10, 600, 64, seed))
+                  and key[3:] == (4, 10, 600, 64, seed, 0.9))
 
 
 def learning_rate_sweep(batch_norm, seeds, rates=LEARNING_RATES, init_scale=1.41):

@@ -67,16 +67,11 @@ def augmented_run(n_train=SMALL_TRAIN, seed=0):
     """As :func:`learning_curve_run`, on the first ``n_train`` digits and their four
     one-pixel shifts (5 n_train examples), for the same number of updates."""
     n_train = int(check_number("n_train", n_train, low=1, high=1257, integer=True))
-    # train_on_digits trains on the course's split itself; the augmented set has other
-    # examples and labels, so it is fitted here with the same model, optimizer and loss.
-    split = digits(n_train=n_train, standardize=False)
-    x_train, y_train = shift_digits(split.x_train, split.y_train)
-    model = Sequential(digits_layers(), seed=check_seed(seed))
-    model.compile(Adam(DATA_LEARNING_RATE), "sparse_categorical_crossentropy")
-    history = model.fit(x_train, y_train, epochs=_epochs_for(DATA_UPDATES, len(x_train), 32),
-                        batch_size=32, validation_data=(split.x_val, split.y_val), verbose=0)
+    epochs = _epochs_for(DATA_UPDATES, 5 * n_train, 32)        # the same updates on 5x the data
+    _, history = train_on_digits(digits_layers(), Adam(DATA_LEARNING_RATE), epochs=epochs,
+                                 seed=check_seed(seed), n_train=n_train, standardize=False,
+                                 augment=shift_digits)
     return {key: read_only(np.array(history.history[key]))[0] for key in ("loss", "val_loss")}
-
 
 def batch_learning_rate(batch_size, scaling="linear"):
     """The learning rate of a batch size: :data:`BASE_LEARNING_RATE` at 32, times

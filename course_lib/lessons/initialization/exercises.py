@@ -7,7 +7,9 @@
 * :data:`CLIP_BY_GLOBAL_NORM` -- clip a list of gradients by their global norm.
 
 Each has a ``check_xxx(fn)`` that runs the learner's function on the cases and answers with
-specific feedback for the typical mistakes listed with it.
+specific feedback for the typical mistakes listed with it. The experiment, choosing the
+weight scale of a deep tanh network by validation (runs in :mod:`.scale_choice`), has
+``check_tanh_scale_choice(scale, seed)``, which scores the learner's value on its own runs.
 """
 from __future__ import annotations
 
@@ -198,3 +200,15 @@ CLIP_BY_GLOBAL_NORM = Exercise(
 def check_clip_by_global_norm(fn):
     """Check a learner's ``clip_by_global_norm(gradients, clip_norm) -> list of arrays``."""
     return CLIP_BY_GLOBAL_NORM.check(fn)
+
+
+# ---------------------------------------------------------- experiment: a tanh network's scale
+
+from .scale_choice import (TANH_SCALE_CHOICE, choose_tanh_scale_solution,  # noqa: E402,F401
+                           tanh_scale_val_loss)
+
+
+def check_tanh_scale_choice(scale, seed=0):
+    """Score a learner's weight scale for the deep tanh network on the checker's own runs (the
+    seeds ``seeds_from(seed)``, lowest validation loss over 8 epochs)."""
+    return TANH_SCALE_CHOICE.check(scale, seed)

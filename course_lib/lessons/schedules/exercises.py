@@ -7,6 +7,8 @@
    maximum rate; checked against the range test the notebook ran.
 4. ``warmup_cosine(step, ...)``: a linear warm-up, then cosine decay, at one step (the
    exercise itself is in :mod:`.warmup_exercise`).
+5. An experiment: choose 1cycle's peak rate by validation (the runs are in
+   :mod:`.peak_choice`).
 """
 from __future__ import annotations
 
@@ -464,3 +466,19 @@ def check_warmup_cosine(fn):
         return CheckResult(WARMUP_COSINE.title, False,
                            f"expected a function; got {type(fn).__name__}.")
     return WARMUP_COSINE.check(_over_steps(fn))
+
+
+# ----------------------------------------------------------------------------- experiment: 1cycle's peak
+
+from .peak_choice import (PEAK_RATE_CHOICE, choose_peak_rate_solution,  # noqa: E402,F401
+                          one_cycle_val_loss)
+
+
+def check_peak_rate_choice(max_learning_rate, seed=0):
+    """Score a learner's peak rate for 1cycle on the checker's own runs (the seeds
+    ``seeds_from(seed)``, validation loss after the notebook's 30 epochs)."""
+    return PEAK_RATE_CHOICE.check(max_learning_rate, seed)
+
+
+__all__ += ["PEAK_RATE_CHOICE", "check_peak_rate_choice", "choose_peak_rate_solution",
+            "one_cycle_val_loss"]

@@ -243,13 +243,15 @@ def test_schedule_matches_keras_in_float32(label, ours, theirs, keras_in_float32
     np.testing.assert_allclose(ours(steps), expected, rtol=1e-6, atol=1e-7, err_msg=label)
 
 
-def test_restart_step_is_at_the_top_where_keras_rounds_it_to_the_bottom(keras_in_float64):
+def test_restart_step_is_at_the_top_where_keras_may_round_it_to_the_bottom(keras_in_float64):
     """The one deliberate difference: Keras finds the period from a floor of a quotient of
-    logarithms, which its rounding leaves just below 5 at step 121 here (the sixth restart),
-    so Keras gives the bottom of the fifth period there; ours starts the sixth period."""
+    logarithms, which the platform's log can leave just below 5 at step 121 here (the sixth
+    restart; numpy 2 on this CPU does, numpy 1.24 does not), so Keras gives the bottom of the
+    fifth period or the top of the sixth; ours starts the sixth period on every platform."""
     ours = schedules.CosineDecayRestarts(1.0, 1, t_mul=3.0)
     theirs = S.CosineDecayRestarts(1.0, 1, t_mul=3.0)
-    assert float(theirs(121)) == pytest.approx(0.0, abs=1e-12)
+    keras_value = float(theirs(121))
+    assert min(abs(keras_value), abs(keras_value - 1.0)) < 1e-12    # one edge or the other
     assert ours(121) == pytest.approx(1.0)
     elsewhere = [k / 4 for k in range(0, 600) if k / 4 != 121]
     np.testing.assert_allclose(ours(np.array(elsewhere)), [float(theirs(k)) for k in elsewhere],

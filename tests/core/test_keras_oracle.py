@@ -10,56 +10,20 @@ comparison needs no accelerator and no compiled graph. Two precisions:
 - float32, Keras as shipped, both sides on float32 variables: agreement to float32
   rounding, which ``1 - beta^t`` (a difference of nearly equal numbers) amplifies.
 
-Keras is a test dependency: under CI (``CI=true``) a missing keras is an error, never a
-skip, so this cross-check cannot silently stop running.
+Keras comes from ``keras_numpy`` (its NumPy backend; an error, never a skip, under CI).
 """
-import os
-
 import numpy as np
 import pytest
 
-os.environ["KERAS_BACKEND"] = "numpy"
-if os.environ.get("CI") == "true":
-    import keras
-else:
-    keras = pytest.importorskip("keras", reason="keras (a test dependency) is not installed")
+from keras_numpy import IGNORE_COPY_WARNING, keras, keras_in_float32, keras_in_float64  # noqa: F401
+from course_lib import optimizers, schedules
 
-from course_lib import optimizers, schedules  # noqa: E402
-
-if keras.backend.backend() != "numpy":   # keras was imported earlier with another backend
-    pytest.fail(f"keras must run on its numpy backend here; it runs on {keras.backend.backend()!r}.",
-                pytrace=False)
-
-# Keras's numpy-backend variables warn on every read under NumPy 2 (not our concern)
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+pytestmark = IGNORE_COPY_WARNING
 
 STEPS = 25
 SHAPES = [(3, 4), (5,)]
 # float32: fewer steps, so that rounding differences stay at the rounding level
 FLOAT32_STEPS, FLOAT32_RTOL, FLOAT32_ATOL = 5, 1e-5, 1e-6
-
-
-@pytest.fixture
-def keras_in_float64(monkeypatch):
-    """Keras's variables and arithmetic in float64, as ours are (see the module docstring)."""
-    from keras.src.backend.common import dtypes
-    monkeypatch.setitem(dtypes.BIT64_TO_BIT32_DTYPE, "float64", "float64")
-    before = keras.config.floatx()
-    keras.config.set_floatx("float64")
-    product = keras.ops.multiply(np.ones(2), np.ones(2))
-    assert keras.backend.standardize_dtype(product.dtype) == "float64", \
-        "keras still computes float64 inputs in float32; the comparison would not be tight"
-    yield
-    keras.config.set_floatx(before)
-
-
-@pytest.fixture
-def keras_in_float32():
-    before = keras.config.floatx()
-    keras.config.set_floatx("float32")
-    yield
-    keras.config.set_floatx(before)
 
 
 def problem(dtype):

@@ -7,44 +7,20 @@ as Keras ships (agreement to float32 rounding). Gradients are compared with cent
 differences of Keras's float64 forward pass, so they rest on Keras's definition and not on
 ours.
 
-Keras is a test dependency: under CI (``CI=true``) a missing keras is an error, never a
-skip, so this cross-check cannot silently stop running.
+Keras comes from ``keras_numpy`` (its NumPy backend; an error, never a skip, under CI).
 """
-import os
-
 import numpy as np
 import pytest
 
-os.environ["KERAS_BACKEND"] = "numpy"
-if os.environ.get("CI") == "true":
-    import keras
-else:
-    keras = pytest.importorskip("keras", reason="keras (a test dependency) is not installed")
+from keras_numpy import IGNORE_COPY_WARNING, keras, keras_in_float64  # noqa: F401
+from course_lib import checks
+from course_lib.layers import BatchNormalization, LayerNormalization
 
-from course_lib import checks  # noqa: E402
-from course_lib.layers import BatchNormalization, LayerNormalization  # noqa: E402
-
-if keras.backend.backend() != "numpy":   # keras was imported earlier with another backend
-    pytest.fail(f"keras must run on its numpy backend here; it runs on {keras.backend.backend()!r}.",
-                pytrace=False)
-
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+pytestmark = IGNORE_COPY_WARNING
 
 FEATURES = 6
 # Non-default arguments where they exist, so that one read in the wrong place shows.
 LAYER_NORMS = [{}, {"epsilon": 1e-5}, {"center": False}, {"scale": False}, {"axis": [-1]}]
-
-
-@pytest.fixture
-def keras_in_float64(monkeypatch):
-    """Keras's weights and arithmetic in float64 (see ``test_keras_oracle.py``)."""
-    from keras.src.backend.common import dtypes
-    monkeypatch.setitem(dtypes.BIT64_TO_BIT32_DTYPE, "float64", "float64")
-    before = keras.config.floatx()
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx(before)
 
 
 def batch(dtype, n=5, seed=0):
